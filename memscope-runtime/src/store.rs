@@ -1,0 +1,202 @@
+//! The books of all tasks: live records, the bounded retention of finished ones, and
+//! per-`(name, task type)` aggregates of tasks folded out of the retention.
+//!
+//! The store's lock is taken when a task starts, when it finishes and for a snapshot;
+//! never by the allocator hook. Everything allocated under it is charged to the tracker's
+//! own bucket.
+
+use crate::clock;
+use crate::config::Config;
+use crate::context::{self, current_task_id};
+use crate::record::TaskRecord;
+use crate::snapshot::{GroupProfile, TaskMemoryProfile};
+use crate::task::{Outcome, TaskId, TaskType};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static BOOKS: Mutex<Books> = Mutex::new(Books::new());
+
+type GroupKey = (TaskType, String);
+
+pub(crate) struct Books {
+    pub active: BTreeMap<u64, Arc<TaskRecord>>,
+    /// The most recently finished tasks, oldest first, at most `Config::retention`.
+    pub finished: VecDeque<Arc<TaskRecord>>,
+    /// Tasks pushed out of `finished` that still hold memory; folded once it is freed.
+    pub lingering: Vec<Arc<TaskRecord>>,
+    next_sweep: usize,
+    /// Aggregates of tasks whose records were dropped.
+    pub folded: BTreeMap<GroupKey, GroupProfile>,
+    pub folded_tasks: u64,
+    pub started: u64,
+    pub peak_concurrent: u64,
+    /// Open monitoring windows: per type, every task that ran inside the window.
+    pub windows: BTreeMap<u64, BTreeMap<TaskType, GroupProfile>>,
+    next_window: u64,
+}
+
+impl Books {
+    const fn new() -> Self {
+        Books {
+            active: BTreeMap::new(),
+            finished: VecDeque::new(),
+            lingering: Vec::new(),
+            next_sweep: 64,
+            folded: BTreeMap::new(),
+            folded_tasks: 0,
+            started: 0,
+            peak_concurrent: 0,
+            windows: BTreeMap::new(),
+            next_window: 0,
+        }
+    }
+
+    /// Every record the store still holds: running, retained, lingering.
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Arc<TaskRecord>> {
+        self.active
+            .values()
+            .chain(self.finished.iter())
+            .chain(self.lingering.iter())
+    }
+
+    fn retire(&mut self, rec: Arc<TaskRecord>, now_ns: u64) {
+        if rec.live_bytes() == 0 {
+            self.fold(&rec, now_ns);
+        } else {
+            self.lingering.push(rec);
+        }
+    }
+
+    fn fold(&mut self, rec: &TaskRecord, now_ns: u64) {
+        let profile = TaskMemoryProfile::read(rec, now_ns);
+        self.folded
+            .entry((rec.task_type, profile.name.clone()))
+            .or_insert_with(|| GroupProfile::new(&profile.name, rec.task_type))
+            .add_task(&profile);
+        self.folded_tasks += 1;
+    }
+
+    /// Folds lingering tasks whose memory has since been freed; amortised O(1) per finish.
+    fn sweep_if_due(&mut self, now_ns: u64) {
+        if self.lingering.len() < self.next_sweep {
+            return;
+        }
+        let lingering = std::mem::take(&mut self.lingering);
+        for rec in lingering {
+            self.retire(rec, now_ns);
+        }
+        self.next_sweep = (self.lingering.len() * 2).max(64);
+    }
+}
+
+/// Locks the books; a panic elsewhere while holding them does not poison them for us.
+pub(crate) fn lock() -> MutexGuard<'static, Books> {
+    BOOKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Creates the record of a new task, child of the task running on this thread.
+pub(crate) fn register(
+    name: Cow<'static, str>,
+    task_type: TaskType,
+    future_size: usize,
+) -> Arc<TaskRecord> {
+    let parent = current_task_id();
+    let _internal = context::internal();
+    // The tracker owns the name from here on, so its bytes are the tracker's.
+    let name = match name {
+        Cow::Borrowed(s) => Cow::Borrowed(s),
+        Cow::Owned(s) => Cow::Owned(s.as_str().to_owned()),
+    };
+    // Relaxed: only uniqueness matters.
+    let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
+    let rec = Arc::new(TaskRecord::new(id, name, task_type, parent, future_size));
+    let mut books = lock();
+    books.active.insert(id.as_u64(), Arc::clone(&rec));
+    books.started += 1;
+    books.peak_concurrent = books.peak_concurrent.max(books.active.len() as u64);
+    rec
+}
+
+/// Ends a task's life with `outcome`; later calls for the same task do nothing.
+pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
+    if !rec.finish(outcome) {
+        return;
+    }
+    let _internal = context::internal();
+    let retention = Config::current().retention_limit();
+    let now_ns = clock::now_ns();
+    let mut books = lock();
+    books.active.remove(&rec.id.as_u64());
+    if !books.windows.is_empty() {
+        let profile = TaskMemoryProfile::read(rec, now_ns);
+        for window in books.windows.values_mut() {
+            add_to_window(window, &profile);
+        }
+    }
+    books.finished.push_back(Arc::clone(rec));
+    while books.finished.len() > retention {
+        if let Some(oldest) = books.finished.pop_front() {
+            books.retire(oldest, now_ns);
+        }
+    }
+    books.sweep_if_due(now_ns);
+}
+
+fn add_to_window(window: &mut BTreeMap<TaskType, GroupProfile>, task: &TaskMemoryProfile) {
+    window
+        .entry(task.task_type)
+        .or_insert_with(|| GroupProfile::new(task.task_type.as_str(), task.task_type))
+        .add_task(task);
+}
+
+/// Opens a monitoring window; returns its key.
+pub(crate) fn open_window() -> u64 {
+    let _internal = context::internal();
+    let mut books = lock();
+    books.next_window += 1;
+    let key = books.next_window;
+    books.windows.insert(key, BTreeMap::new());
+    key
+}
+
+/// Closes a window: per type, every task that finished inside it plus those still running.
+pub(crate) fn close_window(key: u64) -> Option<BTreeMap<TaskType, GroupProfile>> {
+    let _internal = context::internal();
+    let now_ns = clock::now_ns();
+    let mut books = lock();
+    let mut window = books.windows.remove(&key)?;
+    for rec in books.active.values() {
+        add_to_window(&mut window, &TaskMemoryProfile::read(rec, now_ns));
+    }
+    Some(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_tasks_beyond_retention_are_folded_or_linger() {
+        let a = register("store-test-a".into(), TaskType::IoIntensive, 8);
+        let b = register("store-test-b".into(), TaskType::IoIntensive, 8);
+        assert_eq!(b.parent, None);
+        // `b` still holds 100 bytes when it finishes.
+        b.flush(&crate::record::Pending {
+            alloc_bytes: 100,
+            alloc_count: 1,
+            delta: 100,
+            max_delta: 100,
+            ..Default::default()
+        });
+        finish(&a, Outcome::Completed);
+        finish(&b, Outcome::Completed);
+        let books = lock();
+        assert!(!books.active.contains_key(&a.id.as_u64()));
+        assert!(books.records().any(|r| r.id == b.id));
+    }
+}
