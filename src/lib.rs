@@ -56,8 +56,8 @@
 #![forbid(unsafe_code)]
 
 pub use memscope_runtime::{
-    configure, current_task_id, hook_installed, report, snapshot, Config, Error, GroupProfile,
-    HeapTotals, MemorySnapshot, Outcome, ScopeHandle, TaskId, TaskMemoryProfile,
+    configure, current_task_id, hook_installed, report, sampler, snapshot, Config, Error,
+    GroupProfile, HeapTotals, MemorySnapshot, Outcome, ScopeHandle, TaskId, TaskMemoryProfile,
     TaskPerformanceMetrics, TaskType, TimelineSample, Tracked, TrackedExt, TrackingAllocator,
     UnknownTaskType, MB, SCHEMA_VERSION, TRAILER_BYTES,
 };

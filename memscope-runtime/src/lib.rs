@@ -21,7 +21,7 @@ mod metrics;
 mod monitor;
 mod record;
 pub mod report;
-mod sampler;
+pub mod sampler;
 mod session;
 mod snapshot;
 #[cfg(feature = "tokio")]
