@@ -1,0 +1,157 @@
+//! Exact books for the allocator's raw operations across tasks: realloc grow and shrink,
+//! alloc_zeroed, over-alignment, zero-size types, cross-task and cross-thread frees.
+
+mod common;
+
+use common::task;
+use memscope::{TaskType, Tracked};
+use std::alloc::{alloc, alloc_zeroed, dealloc, realloc, Layout};
+
+/// A task that is never polled, used only for its scope.
+fn scope(name: &'static str) -> (Tracked<std::future::Ready<()>>, memscope::ScopeHandle) {
+    let t = Tracked::new(std::future::ready(()), name, TaskType::Unspecified);
+    let h = t.scope_handle();
+    (t, h)
+}
+
+#[test]
+fn realloc_across_tasks_moves_ownership_exactly() {
+    let (_a, a) = scope("realloc-a");
+    let (_b, b) = scope("realloc-b");
+    let layout = Layout::from_size_align(100, 8).unwrap();
+    // SAFETY (test): layouts are non-zero, pointers come from the matching calls.
+    let p = a.run(|| unsafe { alloc(layout) });
+    assert!(!p.is_null());
+    let p = b.run(|| unsafe { realloc(p, layout, 300) }); // grow, by another task
+    assert!(!p.is_null());
+    let (ta, tb) = (task(a.id()), task(b.id()));
+    assert_eq!((ta.allocated_bytes, ta.freed_bytes, ta.live_bytes), (100, 100, 0));
+    assert_eq!((tb.allocated_bytes, tb.freed_bytes, tb.live_bytes), (300, 0, 300));
+    let grown = Layout::from_size_align(300, 8).unwrap();
+    let p = a.run(|| unsafe { realloc(p, grown, 40) }); // shrink, back in the first task
+    let (ta, tb) = (task(a.id()), task(b.id()));
+    assert_eq!((ta.allocated_bytes, ta.live_bytes), (140, 40));
+    assert_eq!((tb.freed_bytes, tb.live_bytes), (300, 0));
+    assert_eq!(tb.peak_bytes, 300);
+    // Same-task realloc keeps the owner; a free outside any task is still charged to it.
+    let p = a.run(|| unsafe { realloc(p, Layout::from_size_align(40, 8).unwrap(), 40) });
+    unsafe { dealloc(p, Layout::from_size_align(40, 8).unwrap()) };
+    let ta = task(a.id());
+    assert_eq!((ta.allocated_bytes, ta.freed_bytes, ta.live_bytes), (180, 180, 0));
+    assert_eq!((ta.allocation_count, ta.free_count), (3, 3));
+}
+
+#[test]
+fn vec_growth_by_push_is_exact() {
+    let (_t, h) = scope("vec-growth");
+    let cap = h.run(|| {
+        let mut v: Vec<u64> = Vec::new();
+        for i in 0..10_000u64 {
+            v.push(i);
+        }
+        let cap = v.capacity();
+        drop(v);
+        cap
+    });
+    let t = task(h.id());
+    assert_eq!(t.live_bytes, 0);
+    assert_eq!(t.freed_bytes, t.allocated_bytes);
+    assert_eq!(t.peak_bytes, (cap * 8) as u64);
+}
+
+#[test]
+fn alloc_zeroed_is_zeroed_and_counted() {
+    let (_t, h) = scope("zeroed");
+    let layout = Layout::from_size_align(4097, 1).unwrap();
+    let p = h.run(|| unsafe { alloc_zeroed(layout) });
+    let bytes = unsafe { std::slice::from_raw_parts(p, 4097) };
+    assert!(bytes.iter().all(|&b| b == 0));
+    assert_eq!(task(h.id()).allocated_bytes, 4097);
+    unsafe { dealloc(p, layout) };
+    assert_eq!(task(h.id()).live_bytes, 0);
+}
+
+#[test]
+fn over_aligned_layouts_are_aligned_and_exact() {
+    let (_t, h) = scope("aligned");
+    for (size, align) in [(1, 4096), (5000, 4096), (64, 64), (3, 2), (4096, 4096)] {
+        let layout = Layout::from_size_align(size, align).unwrap();
+        let p = h.run(|| unsafe { alloc(layout) });
+        assert_eq!(p as usize % align, 0, "{size} bytes at {align}");
+        let p = h.run(|| unsafe { realloc(p, layout, size * 3) });
+        assert_eq!(p as usize % align, 0, "realloc of {size} bytes at {align}");
+        unsafe { dealloc(p, Layout::from_size_align(size * 3, align).unwrap()) };
+    }
+    let t = task(h.id());
+    let expected: u64 = [1u64, 5000, 64, 3, 4096].iter().map(|s| s + 3 * s).sum();
+    assert_eq!((t.allocated_bytes, t.freed_bytes, t.live_bytes), (expected, expected, 0));
+}
+
+#[test]
+fn zero_size_types_allocate_nothing() {
+    let (_t, h) = scope("zst");
+    h.run(|| {
+        let v: Vec<()> = vec![(); 1_000_000];
+        let b = Box::new(());
+        drop((v, b));
+    });
+    let t = task(h.id());
+    assert_eq!((t.allocated_bytes, t.allocation_count), (0, 0));
+}
+
+#[test]
+fn cross_thread_frees_are_charged_to_the_producer() {
+    const MESSAGES: usize = 200;
+    const SIZE: usize = 1000;
+    // A bounded std channel allocates its buffer here, outside both tasks.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(MESSAGES);
+    let (_p, producer) = scope("producer");
+    let (_c, consumer) = scope("consumer");
+    let consumer_thread = {
+        let consumer = consumer.clone();
+        std::thread::spawn(move || {
+            // Receive outside the task (a blocking receive may allocate its waiter entry),
+            // free inside it.
+            for message in rx.iter() {
+                assert_eq!(message.len(), SIZE);
+                consumer.run(|| drop(message));
+            }
+        })
+    };
+    producer.run(|| {
+        for _ in 0..MESSAGES {
+            tx.send(vec![7u8; SIZE]).unwrap();
+        }
+    });
+    drop(tx);
+    consumer_thread.join().unwrap();
+    let (p, c) = (task(producer.id()), task(consumer.id()));
+    let total = (MESSAGES * SIZE) as u64;
+    assert_eq!((p.allocated_bytes, p.freed_bytes, p.live_bytes), (total, total, 0));
+    assert_eq!((p.allocation_count, p.free_count), (MESSAGES as u64, MESSAGES as u64));
+    assert!(p.peak_bytes >= SIZE as u64 && p.peak_bytes <= total);
+    // The consumer freed them, but they were never its memory.
+    assert_eq!((c.allocated_bytes, c.freed_bytes, c.live_bytes), (0, 0, 0));
+}
+
+#[test]
+fn allocations_during_thread_teardown_do_not_crash_and_are_charged() {
+    struct AllocatesOnDrop(memscope::ScopeHandle);
+    impl Drop for AllocatesOnDrop {
+        fn drop(&mut self) {
+            let untracked = vec![0u8; 100];
+            let tracked = self.0.run(|| vec![0u8; 50]);
+            drop((untracked, tracked));
+        }
+    }
+    thread_local! {
+        static ON_EXIT: std::cell::RefCell<Option<AllocatesOnDrop>> = const { std::cell::RefCell::new(None) };
+    }
+    let (_t, h) = scope("teardown");
+    let h2 = h.clone();
+    std::thread::spawn(move || ON_EXIT.with(|slot| *slot.borrow_mut() = Some(AllocatesOnDrop(h2))))
+        .join()
+        .unwrap();
+    let t = task(h.id());
+    assert_eq!((t.allocated_bytes, t.freed_bytes), (50, 50));
+}
