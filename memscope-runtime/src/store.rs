@@ -13,7 +13,7 @@ use crate::snapshot::{GroupProfile, TaskMemoryProfile};
 use crate::task::{Outcome, TaskId, TaskType};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -62,12 +62,24 @@ impl Books {
             .chain(self.lingering.iter())
     }
 
+    /// Folds a finished task into its group and drops its record, or keeps it lingering.
+    ///
+    /// Blocks point at their owner's record, so it may be dropped only once nothing can
+    /// charge it again: none of its memory is live, and no `Tracked` or `ScopeHandle`
+    /// still holds it (either can open a scope and allocate after the task's end, and a
+    /// scope still open has a batch that `live_bytes` does not show yet). Once the store
+    /// holds the only `Arc`, no new one can appear, so the check cannot race.
     fn retire(&mut self, rec: Arc<TaskRecord>, now_ns: u64) {
-        if rec.live_bytes() == 0 {
-            self.fold(&rec, now_ns);
-        } else {
-            self.lingering.push(rec);
+        if Arc::strong_count(&rec) == 1 {
+            // Acquire: pairs with the release decrement of the last other holder, so the
+            // batches it flushed before letting go are seen by `live_bytes` below.
+            fence(Acquire);
+            if rec.live_bytes() == 0 {
+                self.fold(&rec, now_ns);
+                return;
+            }
         }
+        self.lingering.push(rec);
     }
 
     fn fold(&mut self, rec: &TaskRecord, now_ns: u64) {
