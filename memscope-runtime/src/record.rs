@@ -1,9 +1,13 @@
 //! The books of one task: counters the allocator hook and the tracked future update.
 //!
 //! Who writes what decides the atomic operations used:
-//! - the `own_*` counters, `peak_bytes`, `polls` and `poll_ns` are written only by the
-//!   thread currently running the task (the executor orders successive polls, so a
-//!   plain relaxed load + store is exact and costs no locked instruction);
+//! - `polls` and `poll_ns` are written only by the thread polling the task (the executor
+//!   orders successive polls, so a plain relaxed load + store is exact and costs no
+//!   locked instruction);
+//! - `alloc_*`, `own_free_*` and `peak_bytes` are written when a scope's batch is flushed,
+//!   once per scope, not per allocation. Scopes of one task can be open on two threads at
+//!   once (`ScopeHandle::run` around a spawn while a worker already polls the new task), so
+//!   they use `fetch_add` / `fetch_max`: a load + store there lost updates;
 //! - the `foreign_*` counters are written by any thread that frees the task's memory
 //!   while running something else, so they use `fetch_add`.
 
@@ -94,8 +98,8 @@ impl TaskRecord {
         }
     }
 
-    /// Folds a thread's pending batch into the record. Called only by the thread running
-    /// the task.
+    /// Folds a thread's pending batch into the record. Called by a thread leaving one of
+    /// the task's scopes; two threads may do so at once.
     ///
     /// The peak candidate is the live bytes when the batch started plus the highest rise
     /// within it. Frees by other threads during the batch are left out of that base
@@ -110,13 +114,16 @@ impl TaskRecord {
         let own_free = self.own_free_bytes.load(Relaxed);
         let base = alloc as i128 - own_free as i128 - p.foreign_base as i128;
         let candidate = (base + p.max_delta as i128).max(0) as u64;
+        // Relaxed: independent counters; `fetch_*` because another thread may flush a batch
+        // of the same task at the same time (see the module docs). The load first keeps
+        // the common case (no new peak) free of a locked instruction.
         if candidate > self.peak_bytes.load(Relaxed) {
-            self.peak_bytes.store(candidate, Relaxed);
+            self.peak_bytes.fetch_max(candidate, Relaxed);
         }
-        bump(&self.alloc_bytes, p.alloc_bytes);
-        bump(&self.alloc_count, p.alloc_count);
-        bump(&self.own_free_bytes, p.free_bytes);
-        bump(&self.own_free_count, p.free_count);
+        self.alloc_bytes.fetch_add(p.alloc_bytes, Relaxed);
+        self.alloc_count.fetch_add(p.alloc_count, Relaxed);
+        self.own_free_bytes.fetch_add(p.free_bytes, Relaxed);
+        self.own_free_count.fetch_add(p.free_count, Relaxed);
     }
 
     /// Charges a free made by a thread that is not running this task.
