@@ -1,0 +1,203 @@
+//! Expansion of `#[memscope::main]`.
+//!
+//! memscope's own arguments configure the session; tokio's are handed to
+//! `#[tokio::main]` verbatim, so tokio validates them with the messages its
+//! users know. The body runs as the root tracked task, between the start and
+//! the finish of the session.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::Token;
+
+use crate::args::{Errors, MainArgs};
+use crate::item::{async_body, with_error, FnItem};
+
+/// `#[memscope::main(args)] item`, on `proc_macro2` streams.
+pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func = match FnItem::parse(&item, "main") {
+        Ok(func) => func,
+        Err(error) => return with_error(item, &error),
+    };
+    let Some(body) = &func.body else {
+        let error = syn::Error::new(func.sig.span(), "`#[memscope::main]` needs a fn body");
+        return with_error(func.into_token_stream(), &error);
+    };
+    let stmts = body.stmts.clone();
+
+    if !func.sig.inputs.is_empty() {
+        // Expanding would add tokio's "cannot accept arguments" or rustc's
+        // "wrong type" to ours: the fn comes back as written instead.
+        let error = syn::Error::new_spanned(
+            &func.sig.inputs,
+            "`#[memscope::main]` fn cannot take parameters; remove them",
+        );
+        return with_error(func.into_token_stream(), &error);
+    }
+    let mut errors = Errors::default();
+    if func.sig.asyncness.is_none() {
+        errors.push(syn::Error::new(
+            func.sig.fn_token.span,
+            "`#[memscope::main]` can only be applied to an `async fn`",
+        ));
+        // A sync body runs as well inside an async block: expanding it keeps
+        // the program whole, so this is the only error the user sees.
+        func.sig.asyncness = Some(Token![async](func.sig.fn_token.span));
+    }
+    let (args, result) = MainArgs::parse(args);
+    errors.push_result(result);
+
+    let expanded = expand(&func, &args, &stmts);
+    match errors.into_result() {
+        Ok(()) => expanded,
+        Err(error) => with_error(expanded, &error),
+    }
+}
+
+fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
+    let mut options = quote!(::memscope::__private::SessionOptions::new());
+    if let Some(report) = &args.report {
+        options.extend(quote_spanned!(report.span()=> .report(#report)));
+    }
+    if let Some(summary) = &args.summary {
+        options.extend(quote_spanned!(summary.span()=> .summary(#summary)));
+    }
+    if let Some(format) = &args.format {
+        options.extend(quote_spanned!(format.span()=> .format(#format)));
+    }
+    let tokio_args = &args.tokio;
+    let name = func.sig.ident.unraw().to_string();
+    let future = async_body(&func.sig.output, stmts);
+    let body = func.with_body(quote! {
+        let __memscope_session = ::memscope::__private::Session::start(#options);
+        #[allow(clippy::async_yields_async)]
+        let __memscope_future = #future;
+        let __memscope_output = ::memscope::__private::track(
+            #name,
+            ::memscope::__private::TaskType::Unspecified,
+            __memscope_future,
+        )
+        .await;
+        __memscope_session.finish();
+        __memscope_output
+    });
+    quote! {
+        #[::memscope::__private::tokio::main(crate = "::memscope::__private::tokio" #(, #tokio_args)*)]
+        #body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        main(args, item).to_string()
+    }
+
+    #[test]
+    fn passes_tokio_arguments_and_configures_the_session() {
+        let out = expand_str(
+            quote!(
+                flavor = "current_thread",
+                report = "target/x.json",
+                summary = false,
+                format = "json"
+            ),
+            quote!(
+                async fn main() -> Result<(), Box<dyn Error>> {
+                    run().await?;
+                    Ok(())
+                }
+            ),
+        );
+        assert!(out.starts_with(
+            "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\" , flavor = \"current_thread\")] \
+             async fn main () -> Result < () , Box < dyn Error > > {"
+        ), "{out}");
+        assert!(out.contains(
+            "let __memscope_session = :: memscope :: __private :: Session :: start (:: memscope :: __private :: SessionOptions :: new () \
+             . report (\"target/x.json\") . summary (false) . format (\"json\")) ;"
+        ), "{out}");
+        assert!(out.contains("run () . await ? ; Ok (()) } ;"), "{out}");
+        assert!(out.contains(
+            "track (\"main\" , :: memscope :: __private :: TaskType :: Unspecified , __memscope_future ,) . await ;"
+        ), "{out}");
+        assert!(
+            out.ends_with("__memscope_session . finish () ; __memscope_output }"),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn defaults_and_any_fn_name() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn async_web_server_simulation() {}
+            ),
+        );
+        assert!(out.starts_with(
+            "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\")] async fn async_web_server_simulation () {"
+        ), "{out}");
+        assert!(out.contains("SessionOptions :: new ()) ;"), "{out}");
+        assert!(
+            out.contains("track (\"async_web_server_simulation\" ,"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_sync_fn_is_an_error_but_still_expands() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                fn main() {}
+            ),
+        );
+        assert!(out.contains("async fn main"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(
+            out.contains("can only be applied to an `async fn`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_errors_but_still_expand() {
+        let out = expand_str(
+            quote!(crate = "tokio", port = 1, worker_threads = 2),
+            quote!(
+                async fn main() {}
+            ),
+        );
+        assert!(out.starts_with(
+            "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\" , worker_threads = 2)]"
+        ), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn parameters_are_an_error_and_the_fn_comes_back_unchanged() {
+        let item = quote!(
+            async fn main(port: u16) {}
+        );
+        let out = expand_str(quote!(), item.clone());
+        assert!(out.starts_with(&item.to_string()), "{out}");
+        assert!(out.contains("cannot take parameters"), "{out}");
+    }
+
+    #[test]
+    fn an_item_that_is_not_a_fn_comes_back_unchanged() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                const X: u8 = 1;
+            ),
+        );
+        assert!(out.starts_with("const X : u8 = 1 ;"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Expansion of `#[memscope::track]`.
+//!
+//! The signature is re-emitted verbatim, `async` included; the body moves into
+//! an `async move` block that `::memscope::__private::track` wraps, and the fn
+//! awaits it. So each call of the fn is one tracked task instance, and the fn
+//! keeps its signature, its `Send`-ness and its place in traits.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+
+use crate::args::TrackArgs;
+use crate::item::{async_body, with_error, FnItem};
+
+const NOT_ASYNC: &str = "`#[memscope::track]` can only be applied to an `async fn`";
+
+/// `#[memscope::track(args)] item`, on `proc_macro2` streams.
+pub(crate) fn track(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func = match FnItem::parse(&item, "track") {
+        Ok(func) => func,
+        Err(error) => return with_error(item, &error),
+    };
+    if let Err(error) = check_shape(&func) {
+        return with_error(func.into_token_stream(), &error);
+    }
+    // Bad arguments still expand, with defaults for what was bad, so the fn
+    // keeps working for callers and only the argument is reported.
+    let (args, result) = TrackArgs::parse(args);
+    let expanded = expand(&func, &args);
+    match result {
+        Ok(()) => expanded,
+        Err(error) => with_error(expanded, &error),
+    }
+}
+
+fn check_shape(func: &FnItem) -> syn::Result<()> {
+    if func.sig.asyncness.is_none() {
+        let message = if looks_like_async_trait(func) {
+            format!(
+                "{NOT_ASYNC}; `#[async_trait]` methods are not supported, write the method as a \
+                 native `async fn` in the trait instead"
+            )
+        } else {
+            NOT_ASYNC.to_owned()
+        };
+        return Err(syn::Error::new(func.sig.fn_token.span, message));
+    }
+    if func.body.is_none() {
+        return Err(syn::Error::new_spanned(
+            &func.sig,
+            "`#[memscope::track]` needs a fn body; put it on the method in the `impl` block, \
+             or on a default method of the trait",
+        ));
+    }
+    Ok(())
+}
+
+/// `#[async_trait]` has already turned the method into a plain fn returning
+/// `Pin<Box<dyn Future<...> + Send + 'async_trait>>` by the time we see it.
+fn looks_like_async_trait(func: &FnItem) -> bool {
+    let output = func.sig.output.to_token_stream().to_string();
+    output.contains("Pin") && output.contains("Future")
+}
+
+fn expand(func: &FnItem, args: &TrackArgs) -> TokenStream {
+    let name = match &args.name {
+        Some(lit) => lit.to_token_stream(),
+        None => {
+            let fn_name = func.sig.ident.unraw().to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
+        }
+    };
+    let task_type = match &args.task_type {
+        Some((variant, span)) => quote_spanned!(*span=> ::memscope::__private::TaskType::#variant),
+        None => quote!(::memscope::__private::TaskType::Unspecified),
+    };
+    let stmts = func.body.as_ref().map(|body| &body.stmts);
+    let future = async_body(&func.sig.output, &stmts.cloned().unwrap_or_default());
+    // The allow is for a fn declared to return a future: the block then yields
+    // that future, exactly as the fn body did.
+    func.with_body(quote! {
+        #[allow(clippy::async_yields_async)]
+        let __memscope_future = #future;
+        ::memscope::__private::track(#name, #task_type, __memscope_future).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        track(args, item).to_string()
+    }
+
+    #[test]
+    fn keeps_the_signature_and_wraps_the_body() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                pub async fn fetch<'a, T: Clone>(&'a self, x: T) -> Result<T, E>
+                where
+                    T: Send,
+                {
+                    let y = x?;
+                    Ok(y)
+                }
+            ),
+        );
+        assert!(
+            out.starts_with("pub async fn fetch < 'a , T : Clone > (& 'a self , x : T) -> Result < T , E > where T : Send , {"),
+            "{out}"
+        );
+        assert!(
+            out.contains("let __memscope_future = async move {"),
+            "{out}"
+        );
+        assert!(out.contains("let y = x ? ; Ok (y) } ;"), "{out}");
+        assert!(out.ends_with(
+            ":: memscope :: __private :: track (:: core :: concat ! (:: core :: module_path ! () , \"::\" , \"fetch\") , \
+             :: memscope :: __private :: TaskType :: Unspecified , __memscope_future) . await }"
+        ), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn uses_name_and_task_type() {
+        let out = expand_str(
+            quote!(name = "fetch_user", task_type = "network"),
+            quote!(
+                async fn f() {}
+            ),
+        );
+        assert!(
+            out.contains("track (\"fetch_user\" , :: memscope :: __private :: TaskType :: NetworkIntensive ,"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn raw_identifiers_are_named_without_prefix() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn r#match() {}
+            ),
+        );
+        assert!(out.contains("\"match\""), "{out}");
+    }
+
+    #[test]
+    fn bad_arguments_still_expand_with_defaults() {
+        let out = expand_str(
+            quote!(task_type = "gpu", level = 1),
+            quote!(
+                async fn f() {}
+            ),
+        );
+        assert!(out.contains("TaskType :: Unspecified"), "{out}");
+        assert!(
+            out.contains("compile_error ! { \"unknown task_type `gpu`"),
+            "{out}"
+        );
+        assert!(
+            out.contains("compile_error ! { \"unknown argument `level`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_non_async_fn_comes_back_unchanged_with_one_error() {
+        let item = quote!(
+            fn f() -> u8 {
+                1
+            }
+        );
+        let out = expand_str(quote!(), item.clone());
+        assert!(out.starts_with(&item.to_string()), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(out.contains(NOT_ASYNC), "{out}");
+        assert!(!out.contains("async_trait"), "{out}");
+    }
+
+    #[test]
+    fn an_async_trait_method_is_named_in_the_error() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                fn f<'life0, 'async_trait>(
+                    &'life0 self,
+                ) -> ::core::pin::Pin<
+                    Box<dyn ::core::future::Future<Output = u8> + Send + 'async_trait>,
+                > {
+                    Box::pin(async move { 1 })
+                }
+            ),
+        );
+        assert!(
+            out.contains("`#[async_trait]` methods are not supported"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_method_without_body_is_an_error() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn f(&self) -> u8;
+            ),
+        );
+        assert!(out.starts_with("async fn f (& self) -> u8 ;"), "{out}");
+        assert!(out.contains("needs a fn body"), "{out}");
+    }
+
+    #[test]
+    fn an_item_that_is_not_a_fn_comes_back_unchanged() {
+        let item = quote!(
+            struct S;
+        );
+        let out = expand_str(quote!(), item.clone());
+        assert!(out.starts_with(&item.to_string()), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    }
+}

@@ -1,0 +1,2 @@
+#[memscope::main(crate = "tokio")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[memscope::main(summary = false, summary = true)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[memscope::main(flavor = "multi_thread", flavor = "current_thread")]
+async fn main() {}

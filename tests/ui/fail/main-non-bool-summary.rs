@@ -1,0 +1,2 @@
+#[memscope::main(summary = "no")]
+async fn main() {}

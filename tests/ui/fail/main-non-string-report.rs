@@ -1,0 +1,2 @@
+#[memscope::main(report = target/report.json)]
+async fn main() {}

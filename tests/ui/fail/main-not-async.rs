@@ -1,0 +1,2 @@
+#[memscope::main]
+fn main() {}

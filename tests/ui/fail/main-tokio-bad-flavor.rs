@@ -1,0 +1,2 @@
+#[memscope::main(flavor = "single_thread")]
+async fn main() {}

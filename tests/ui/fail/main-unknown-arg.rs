@@ -1,0 +1,2 @@
+#[memscope::main(threads = 4)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[memscope::main(report = "target/report.xml", format = "xml")]
+async fn main() {}

@@ -1,0 +1,6 @@
+#[memscope::track(io)]
+async fn read() {}
+
+fn main() {
+    let _ = read();
+}

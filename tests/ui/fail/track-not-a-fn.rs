@@ -1,0 +1,6 @@
+#[memscope::track]
+struct Service;
+
+fn main() {
+    let _ = Service;
+}
