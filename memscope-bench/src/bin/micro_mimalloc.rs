@@ -1,0 +1,17 @@
+//! Per-operation overhead of `TrackingAllocator<MiMalloc>` against `MiMalloc` called
+//! directly, in one process (ABBA). Argument: rounds (default 201).
+
+use memscope_runtime::TrackingAllocator;
+use mimalloc::MiMalloc;
+
+#[global_allocator]
+static GLOBAL: TrackingAllocator<MiMalloc> = TrackingAllocator::new(MiMalloc);
+static INNER: MiMalloc = MiMalloc;
+
+fn main() {
+    let reps = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(201);
+    memscope_bench::micro::run("mimalloc", &GLOBAL, &INNER, reps);
+}
