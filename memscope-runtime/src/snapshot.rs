@@ -101,17 +101,22 @@ impl TaskMemoryProfile {
         let outcome = rec.outcome();
         let ended_at_ns = outcome.is_finished().then(|| rec.ended_ns_or_now());
         let end = ended_at_ns.unwrap_or(now_ns).max(rec.created_ns);
-        let live_bytes = rec.live_bytes();
+        // Each counter is read once and live bytes derived from those same reads, so that
+        // allocated − freed = live holds within a profile (and so within a group) even
+        // while the task runs and its counters move between the reads.
+        // Relaxed: counters are independent; see `record.rs` for who writes them.
+        let allocated_bytes = rec.alloc_bytes.load(Relaxed);
+        let freed_bytes = rec.freed_bytes();
+        let live_bytes = allocated_bytes.saturating_sub(freed_bytes);
         TaskMemoryProfile {
             id: rec.id,
             name: rec.name.to_string(),
             task_type: rec.task_type,
             parent: rec.parent,
             outcome,
-            // Relaxed: counters are independent; see `record.rs` for who writes them.
-            allocated_bytes: rec.alloc_bytes.load(Relaxed),
+            allocated_bytes,
             allocation_count: rec.alloc_count.load(Relaxed),
-            freed_bytes: rec.freed_bytes(),
+            freed_bytes,
             free_count: rec.freed_count(),
             live_bytes,
             peak_bytes: rec.peak_bytes.load(Relaxed).max(live_bytes),
