@@ -1,18 +1,26 @@
-//! What `#[memscope::main]` does around the program: check the report destination at
-//! start-up, then print the summary and write the report at shutdown.
+//! What `#[memscope::main]` does around the program: check the report destination and
+//! start the sampler at start-up, then print the summary and write the report at
+//! shutdown.
 
 use crate::error::Error;
 use crate::report::{self, ReportFormat};
+use crate::sampler;
 use crate::snapshot::snapshot;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// Environment variable naming the report file (overrides the attribute's `report`).
+/// Environment variable naming the report file (overrides the attribute's `report`); the
+/// format follows its extension.
 pub const REPORT_ENV: &str = "MEMSCOPE_REPORT";
 
 /// Options of a [`Session`], as `#[memscope::main(…)]` passes them.
 ///
 /// ```
-/// let opts = memscope_runtime::SessionOptions::new().report("target/memscope/report.json").summary(false);
+/// use std::time::Duration;
+/// let opts = memscope_runtime::SessionOptions::new()
+///     .report("target/memscope/report.json")
+///     .summary(false)
+///     .sample_interval(Duration::from_millis(5));
 /// # let _ = opts;
 /// ```
 #[derive(Clone, Debug)]
@@ -20,6 +28,8 @@ pub struct SessionOptions {
     report: Option<PathBuf>,
     format: Option<String>,
     summary: bool,
+    sampler: bool,
+    sample_interval: Duration,
 }
 
 impl Default for SessionOptions {
@@ -28,18 +38,21 @@ impl Default for SessionOptions {
             report: None,
             format: None,
             summary: true,
+            sampler: true,
+            sample_interval: sampler::DEFAULT_INTERVAL,
         }
     }
 }
 
 impl SessionOptions {
-    /// Summary on, no report file.
+    /// Summary on, sampler on every [`sampler::DEFAULT_INTERVAL`], no report file.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Write a report to `path` at shutdown; the format follows the extension
     /// (`.txt`, `.json`, `.html`, `.trace.json`) unless [`SessionOptions::format`] says.
+    /// The `MEMSCOPE_REPORT` environment variable overrides it.
     pub fn report(mut self, path: impl Into<PathBuf>) -> Self {
         self.report = Some(path.into());
         self
@@ -56,54 +69,155 @@ impl SessionOptions {
         self.summary = on;
         self
     }
+
+    /// Whether to run the background sampler that draws the timeline (default: yes).
+    pub fn sampler(mut self, on: bool) -> Self {
+        self.sampler = on;
+        self
+    }
+
+    /// Time between two timeline samples (default [`sampler::DEFAULT_INTERVAL`]).
+    pub fn sample_interval(mut self, interval: Duration) -> Self {
+        self.sample_interval = interval;
+        self
+    }
 }
 
-/// A profiling session around a program's main body.
+/// A profiling session around a program's main body. Finishing it (or dropping it, for
+/// instance while a panic unwinds out of `main`) prints the summary and writes the report.
+///
+/// ```
+/// use memscope_runtime::{Session, SessionOptions};
+/// let dir = std::env::temp_dir().join("memscope-doc-session");
+/// let session = Session::start(SessionOptions::new().report(dir.join("r.html")).summary(false));
+/// assert!(session.start_error().is_none());
+/// let end = session.end();
+/// assert!(end.summary.starts_with("memscope"));
+/// assert!(end.report.unwrap().is_ok());
+/// ```
 #[derive(Debug)]
 pub struct Session {
     summary: bool,
     report: Option<(PathBuf, ReportFormat)>,
+    start_error: Option<Error>,
+    stop_sampler: bool,
+    done: bool,
+}
+
+/// What [`Session::end`] produced.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SessionEnd {
+    /// The text summary (always produced, whatever happened to the report).
+    pub summary: String,
+    /// Where the report went, or why it could not be written; `None` when no report was
+    /// asked for or its path was rejected at start-up (see [`Session::start_error`]).
+    pub report: Option<Result<PathBuf, Error>>,
 }
 
 impl Session {
     /// Starts a session: checks the hook and the report destination now, so a mistake is
-    /// reported at start-up (on stderr) instead of lost at shutdown. Never panics; the
-    /// summary is printed whatever happens to the report.
+    /// reported at start-up (on stderr) instead of lost at shutdown, and starts the
+    /// sampler. Never panics; the summary is printed whatever happens to the report.
     pub fn start(options: SessionOptions) -> Session {
         if !crate::hook_installed() {
             eprintln!("memscope: {}", Error::HookNotInstalled);
         }
-        let path = std::env::var_os(REPORT_ENV)
+        let env = std::env::var_os(REPORT_ENV)
             .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or(options.report);
+            .map(PathBuf::from);
+        let target = match env {
+            // The attribute's explicit format was chosen for its own path.
+            Some(path) => match ReportFormat::from_path(&path) {
+                Ok(_) => Some((path, None)),
+                Err(_) => Some((path, options.format.clone())),
+            },
+            None => options.report.map(|p| (p, options.format.clone())),
+        };
+        let mut start_error = None;
         let report =
-            path.and_then(
-                |path| match report::prepare(&path, options.format.as_deref()) {
+            target.and_then(
+                |(path, format)| match report::prepare(&path, format.as_deref()) {
                     Ok(format) => Some((path, format)),
                     Err(e) => {
                         eprintln!("memscope: {e}; the summary will still be printed");
+                        start_error = Some(e);
                         None
                     }
                 },
             );
+        let stop_sampler = options.sampler && !sampler::is_running();
+        if options.sampler {
+            let _ = sampler::start(options.sample_interval);
+        }
         Session {
             summary: options.summary,
             report,
+            start_error,
+            stop_sampler,
+            done: false,
         }
     }
 
-    /// Ends the session: prints the summary to stderr and writes the report.
-    pub fn finish(self) {
+    /// The problem found with the report destination at start-up, if any.
+    pub fn start_error(&self) -> Option<&Error> {
+        self.start_error.as_ref()
+    }
+
+    /// Where and in which format the report will be written.
+    pub fn report_target(&self) -> Option<(&Path, ReportFormat)> {
+        self.report.as_ref().map(|(p, f)| (p.as_path(), *f))
+    }
+
+    /// Ends the session: prints the summary to stderr and writes the report, saying where
+    /// it went or why it could not. A summary turned off is printed anyway when the report
+    /// could not be written, so the figures are never lost.
+    pub fn finish(mut self) {
+        self.finish_inner();
+    }
+
+    /// Ends the session without printing: stops the sampler it started, takes a final
+    /// sample and snapshot, renders the summary and writes the report.
+    pub fn end(mut self) -> SessionEnd {
+        self.done = true;
+        self.end_inner()
+    }
+
+    fn end_inner(&mut self) -> SessionEnd {
+        if self.stop_sampler {
+            sampler::stop();
+        }
+        sampler::sample_now();
         let snap = snapshot();
-        if self.summary {
-            eprintln!("{}", report::text::render(&snap));
+        let summary = report::text::render(&snap);
+        let report = self
+            .report
+            .as_ref()
+            .map(|(path, format)| report::write(&snap, path, *format).map(|()| path.clone()));
+        SessionEnd { summary, report }
+    }
+
+    fn finish_inner(&mut self) {
+        if self.done {
+            return;
         }
-        if let Some((path, format)) = &self.report {
-            match report::write(&snap, path, *format) {
-                Ok(()) => eprintln!("memscope: report written to {}", path.display()),
-                Err(e) => eprintln!("memscope: {e}"),
-            }
+        self.done = true;
+        let end = self.end_inner();
+        // With the report lost, the summary is all the user gets: print it anyway.
+        let report_lost = self.start_error.is_some() || matches!(end.report, Some(Err(_)));
+        if self.summary || report_lost {
+            eprintln!("{}", end.summary);
         }
+        match end.report {
+            Some(Ok(path)) => eprintln!("memscope: report written to {}", path.display()),
+            Some(Err(e)) => eprintln!("memscope: {e}"),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.finish_inner();
     }
 }

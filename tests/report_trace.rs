@@ -1,0 +1,106 @@
+//! The Chrome Trace Event report: valid Trace Event JSON with one lifetime span per task
+//! and counter tracks of live bytes per task type.
+
+#[path = "report_workload.rs"]
+mod workload;
+
+use memscope::report::trace::{self, MEMORY_PID};
+use memscope::TaskType;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[test]
+fn trace_is_valid_trace_event_json_with_the_expected_events() {
+    let w = workload::run();
+    let s = &w.snapshot;
+    let v: Value = serde_json::from_str(&trace::render(s)).expect("trace is JSON");
+    let events = v["traceEvents"].as_array().expect("traceEvents array");
+    assert_eq!(v["displayTimeUnit"], "ms");
+
+    // Every event has the fields its phase requires (Trace Event Format spec).
+    for e in events {
+        let ph = e["ph"].as_str().expect("ph");
+        assert!(e["name"].is_string(), "{e}");
+        assert!(e["pid"].is_u64(), "{e}");
+        match ph {
+            "X" => {
+                assert!(e["ts"].as_f64().unwrap() >= 0.0);
+                assert!(e["dur"].as_f64().unwrap() >= 0.0);
+                assert!(e["tid"].is_u64());
+            }
+            "C" => {
+                assert!(e["ts"].as_f64().unwrap() >= 0.0);
+                let args = e["args"].as_object().unwrap();
+                assert!(
+                    args.values().all(Value::is_u64),
+                    "counter values are numbers"
+                );
+            }
+            "M" => assert!(e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64()),
+            other => panic!("unexpected phase {other}"),
+        }
+    }
+
+    // One complete event per task, on its own thread (tid = id), spanning its life.
+    let spans: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert_eq!(spans.len(), s.tasks.len());
+    let tids: BTreeSet<u64> = spans.iter().map(|e| e["tid"].as_u64().unwrap()).collect();
+    assert_eq!(tids.len(), spans.len(), "one track per task");
+    for t in &s.tasks {
+        let e = spans
+            .iter()
+            .find(|e| e["tid"] == t.id.as_u64())
+            .expect("span of every task");
+        assert_eq!(e["name"], t.name.as_str());
+        assert_eq!(e["cat"], t.task_type.as_str());
+        assert_eq!(e["args"]["peak_bytes"], t.peak_bytes);
+        assert_eq!(e["args"]["retained_bytes"], t.retained_bytes);
+        let dur_ns = (e["dur"].as_f64().unwrap() * 1000.0).round() as u128;
+        assert!(dur_ns.abs_diff(t.lifetime.as_nanos()) <= 1);
+        let named = events.iter().any(|m| {
+            m["ph"] == "M"
+                && m["name"] == "thread_name"
+                && m["tid"] == t.id.as_u64()
+                && m["args"]["name"] == format!("{} #{}", t.name, t.id.as_u64())
+        });
+        assert!(named, "thread of task {} is named", t.id);
+    }
+    let parent = spans
+        .iter()
+        .find(|e| e["tid"] == w.parent.as_u64())
+        .unwrap();
+    let child = spans
+        .iter()
+        .find(|e| e["args"]["parent"] == w.parent.as_u64())
+        .unwrap();
+    assert!(child["ts"].as_f64() >= parent["ts"].as_f64());
+
+    // Counter tracks: live bytes per type, one event per sample, matching the timeline.
+    let counters: Vec<&Value> = events.iter().filter(|e| e["ph"] == "C").collect();
+    assert!(counters.iter().all(|e| e["pid"] == MEMORY_PID));
+    let mut per_track: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for e in &counters {
+        per_track
+            .entry(e["name"].as_str().unwrap())
+            .or_default()
+            .push(e["args"]["bytes"].as_u64().unwrap());
+    }
+    assert_eq!(per_track["live bytes: untracked"].len(), s.timeline.len());
+    let mem = &per_track["live bytes: memory"];
+    assert_eq!(mem.len(), s.timeline.len());
+    let expected: Vec<u64> = s
+        .timeline
+        .iter()
+        .map(|x| {
+            x.live_by_type
+                .get(&TaskType::MemoryIntensive)
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(mem, &expected);
+    assert!(
+        mem.iter().any(|&b| b >= workload::BIG as u64),
+        "the 2 MiB buffer held for 60 ms shows on the memory counter"
+    );
+}
