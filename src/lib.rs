@@ -9,7 +9,7 @@
 //!
 //! Adding the dependency installs the tracking allocator (default feature
 //! `global-allocator`). Annotate async fns with `#[memscope::track]`, swap `#[tokio::main]` for
-//! `#[memscope::main]`, and read the summary at shutdown or call [`get_memory_snapshot`] any time:
+//! `#[memscope::main]`, and read the summary at shutdown or call [`async_memory::get_memory_snapshot`] any time:
 //!
 //! ```
 //! use memscope::{async_memory::{get_memory_snapshot, initialize, spawn_tracked}};

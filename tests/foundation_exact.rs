@@ -169,7 +169,10 @@ fn a_panicking_task_is_recorded_and_its_unwound_memory_charged_to_it() {
     assert_eq!(t.outcome, Outcome::Panicked);
     // Slack: the unwinder boxes its exception object while inside the task's poll (a few
     // dozen bytes, freed when caught).
-    assert!(t.allocated_bytes >= 5000 && t.allocated_bytes < 5000 + 256, "{t:?}");
+    assert!(
+        t.allocated_bytes >= 5000 && t.allocated_bytes < 5000 + 256,
+        "{t:?}"
+    );
     assert_eq!(t.freed_bytes, t.allocated_bytes);
     assert_eq!(t.live_bytes, 0);
     assert_eq!(t.peak_bytes, t.allocated_bytes);
@@ -189,11 +192,15 @@ fn a_task_dropped_by_timeout_is_cancelled_and_its_drop_charged_to_it() {
         "times-out",
     );
     let id = fut.id();
-    let out = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(5), fut).await });
+    let out =
+        rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(5), fut).await });
     assert!(out.is_err());
     let t = task(id);
     assert_eq!(t.outcome, Outcome::Cancelled);
-    assert_eq!((t.allocated_bytes, t.freed_bytes, t.live_bytes), (8192, 8192, 0));
+    assert_eq!(
+        (t.allocated_bytes, t.freed_bytes, t.live_bytes),
+        (8192, 8192, 0)
+    );
     assert_eq!(t.peak_bytes, 8192);
 }
 
@@ -203,5 +210,8 @@ fn an_unpolled_task_dropped_is_cancelled() {
     let id = fut.id();
     drop(fut);
     let t = task(id);
-    assert_eq!((t.outcome, t.poll_count, t.allocated_bytes), (Outcome::Cancelled, 0, 0));
+    assert_eq!(
+        (t.outcome, t.poll_count, t.allocated_bytes),
+        (Outcome::Cancelled, 0, 0)
+    );
 }

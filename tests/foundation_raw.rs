@@ -5,7 +5,40 @@ mod common;
 
 use common::task;
 use memscope::{TaskType, Tracked};
-use std::alloc::{alloc, alloc_zeroed, dealloc, realloc, Layout};
+use std::alloc::Layout;
+
+// The global allocator (memscope's hook) called directly, as `Vec` and `Box` do.
+
+fn alloc(layout: Layout) -> *mut u8 {
+    assert!(layout.size() > 0);
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc(layout) };
+    assert!(!p.is_null());
+    p
+}
+
+fn alloc_zeroed(layout: Layout) -> *mut u8 {
+    assert!(layout.size() > 0);
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!p.is_null());
+    p
+}
+
+/// Only for pointers this file got from `alloc`/`realloc` with `layout`, not yet freed.
+fn realloc(p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    assert!(new_size > 0);
+    // SAFETY: every caller passes a live block of the global allocator with its layout.
+    let p = unsafe { std::alloc::realloc(p, layout, new_size) };
+    assert!(!p.is_null());
+    p
+}
+
+/// Only for pointers this file got from `alloc`/`realloc` with `layout`, not yet freed.
+fn dealloc(p: *mut u8, layout: Layout) {
+    // SAFETY: every caller passes a live block of the global allocator with its layout.
+    unsafe { std::alloc::dealloc(p, layout) }
+}
 
 /// A task that is never polled, used only for its scope.
 fn scope(name: &'static str) -> (Tracked<std::future::Ready<()>>, memscope::ScopeHandle) {
@@ -19,25 +52,33 @@ fn realloc_across_tasks_moves_ownership_exactly() {
     let (_a, a) = scope("realloc-a");
     let (_b, b) = scope("realloc-b");
     let layout = Layout::from_size_align(100, 8).unwrap();
-    // SAFETY (test): layouts are non-zero, pointers come from the matching calls.
-    let p = a.run(|| unsafe { alloc(layout) });
+    let p = a.run(|| alloc(layout));
     assert!(!p.is_null());
-    let p = b.run(|| unsafe { realloc(p, layout, 300) }); // grow, by another task
+    let p = b.run(|| realloc(p, layout, 300)); // grow, by another task
     assert!(!p.is_null());
     let (ta, tb) = (task(a.id()), task(b.id()));
-    assert_eq!((ta.allocated_bytes, ta.freed_bytes, ta.live_bytes), (100, 100, 0));
-    assert_eq!((tb.allocated_bytes, tb.freed_bytes, tb.live_bytes), (300, 0, 300));
+    assert_eq!(
+        (ta.allocated_bytes, ta.freed_bytes, ta.live_bytes),
+        (100, 100, 0)
+    );
+    assert_eq!(
+        (tb.allocated_bytes, tb.freed_bytes, tb.live_bytes),
+        (300, 0, 300)
+    );
     let grown = Layout::from_size_align(300, 8).unwrap();
-    let p = a.run(|| unsafe { realloc(p, grown, 40) }); // shrink, back in the first task
+    let p = a.run(|| realloc(p, grown, 40)); // shrink, back in the first task
     let (ta, tb) = (task(a.id()), task(b.id()));
     assert_eq!((ta.allocated_bytes, ta.live_bytes), (140, 40));
     assert_eq!((tb.freed_bytes, tb.live_bytes), (300, 0));
     assert_eq!(tb.peak_bytes, 300);
     // Same-task realloc keeps the owner; a free outside any task is still charged to it.
-    let p = a.run(|| unsafe { realloc(p, Layout::from_size_align(40, 8).unwrap(), 40) });
-    unsafe { dealloc(p, Layout::from_size_align(40, 8).unwrap()) };
+    let p = a.run(|| realloc(p, Layout::from_size_align(40, 8).unwrap(), 40));
+    dealloc(p, Layout::from_size_align(40, 8).unwrap());
     let ta = task(a.id());
-    assert_eq!((ta.allocated_bytes, ta.freed_bytes, ta.live_bytes), (180, 180, 0));
+    assert_eq!(
+        (ta.allocated_bytes, ta.freed_bytes, ta.live_bytes),
+        (180, 180, 0)
+    );
     assert_eq!((ta.allocation_count, ta.free_count), (3, 3));
 }
 
@@ -63,11 +104,12 @@ fn vec_growth_by_push_is_exact() {
 fn alloc_zeroed_is_zeroed_and_counted() {
     let (_t, h) = scope("zeroed");
     let layout = Layout::from_size_align(4097, 1).unwrap();
-    let p = h.run(|| unsafe { alloc_zeroed(layout) });
+    let p = h.run(|| alloc_zeroed(layout));
+    // SAFETY: `p` points to 4097 initialised (zeroed) bytes.
     let bytes = unsafe { std::slice::from_raw_parts(p, 4097) };
     assert!(bytes.iter().all(|&b| b == 0));
     assert_eq!(task(h.id()).allocated_bytes, 4097);
-    unsafe { dealloc(p, layout) };
+    dealloc(p, layout);
     assert_eq!(task(h.id()).live_bytes, 0);
 }
 
@@ -76,15 +118,18 @@ fn over_aligned_layouts_are_aligned_and_exact() {
     let (_t, h) = scope("aligned");
     for (size, align) in [(1, 4096), (5000, 4096), (64, 64), (3, 2), (4096, 4096)] {
         let layout = Layout::from_size_align(size, align).unwrap();
-        let p = h.run(|| unsafe { alloc(layout) });
+        let p = h.run(|| alloc(layout));
         assert_eq!(p as usize % align, 0, "{size} bytes at {align}");
-        let p = h.run(|| unsafe { realloc(p, layout, size * 3) });
+        let p = h.run(|| realloc(p, layout, size * 3));
         assert_eq!(p as usize % align, 0, "realloc of {size} bytes at {align}");
-        unsafe { dealloc(p, Layout::from_size_align(size * 3, align).unwrap()) };
+        dealloc(p, Layout::from_size_align(size * 3, align).unwrap());
     }
     let t = task(h.id());
     let expected: u64 = [1u64, 5000, 64, 3, 4096].iter().map(|s| s + 3 * s).sum();
-    assert_eq!((t.allocated_bytes, t.freed_bytes, t.live_bytes), (expected, expected, 0));
+    assert_eq!(
+        (t.allocated_bytes, t.freed_bytes, t.live_bytes),
+        (expected, expected, 0)
+    );
 }
 
 #[test]
@@ -127,8 +172,14 @@ fn cross_thread_frees_are_charged_to_the_producer() {
     consumer_thread.join().unwrap();
     let (p, c) = (task(producer.id()), task(consumer.id()));
     let total = (MESSAGES * SIZE) as u64;
-    assert_eq!((p.allocated_bytes, p.freed_bytes, p.live_bytes), (total, total, 0));
-    assert_eq!((p.allocation_count, p.free_count), (MESSAGES as u64, MESSAGES as u64));
+    assert_eq!(
+        (p.allocated_bytes, p.freed_bytes, p.live_bytes),
+        (total, total, 0)
+    );
+    assert_eq!(
+        (p.allocation_count, p.free_count),
+        (MESSAGES as u64, MESSAGES as u64)
+    );
     assert!(p.peak_bytes >= SIZE as u64 && p.peak_bytes <= total);
     // The consumer freed them, but they were never its memory.
     assert_eq!((c.allocated_bytes, c.freed_bytes, c.live_bytes), (0, 0, 0));

@@ -45,7 +45,13 @@ fn producer_memory_freed_by_a_consumer_on_another_worker_is_charged_to_the_produ
     drop(rt);
     assert!(!consumer_threads.is_empty());
     // The thread names came back to us: until dropped, the consumer retains them.
-    assert!(memscope::snapshot().task(consumer_id).unwrap().retained_bytes > 0);
+    assert!(
+        memscope::snapshot()
+            .task(consumer_id)
+            .unwrap()
+            .retained_bytes
+            > 0
+    );
     drop(consumer_threads);
     let total = (MESSAGES * SIZE) as u64;
     let p = eventually(producer_id, |t| t.live_bytes == 0);

@@ -83,6 +83,8 @@ fn snapshots_and_spawns_from_many_threads_do_not_deadlock() {
 #[test]
 fn initialize_sees_the_hook() {
     assert!(memscope::hook_installed());
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(memscope::async_memory::initialize()).unwrap();
 }

@@ -63,7 +63,7 @@ fn json_field_names_are_the_documented_ones() {
             );
         }
     }
-    assert_eq!(task["task_type"], "network_intensive");
+    assert_eq!(task["task_type"], "network");
     assert_eq!(task["outcome"], "completed");
     assert_eq!(task["retained_bytes"], workload::HANDOFF as u64);
     assert!(sample["live_by_type"].is_object());

@@ -2,7 +2,7 @@
 //!
 //! Every block carries its owner in an 8-byte trailer just past the bytes the caller
 //! asked for (written unaligned, so the layout's alignment is passed through unchanged).
-//! The owner word is [`UNTRACKED`], [`TRACKER`] or the address of the allocating task's
+//! The owner word is `UNTRACKED` (0), `TRACKER` (1) or the address of the allocating task's
 //! record. A free reads it back, so it is charged to the task that allocated the block,
 //! whoever frees it: when the freeing thread runs that same task the free joins its
 //! thread-local batch; otherwise it is one `fetch_add` on the owner's record.

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// # #[global_allocator] static A: memscope_runtime::TrackingAllocator = memscope_runtime::TrackingAllocator::system();
-/// use memscope_runtime::{create_tracked, AsyncResourceMonitor, TaskType};
+/// use memscope_runtime::{AsyncResourceMonitor, TaskType, Tracked};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let mut monitor = AsyncResourceMonitor::new();
 /// monitor.start_monitoring().await?;
-/// create_tracked(async { vec![0u8; 1 << 20].len() }, TaskType::CpuIntensive).await?;
+/// Tracked::new(async { vec![0u8; 1 << 20].len() }, "fill", TaskType::CpuIntensive).await;
 /// let analysis = monitor.stop_monitoring().await?;
 /// assert_eq!(analysis.cpu_task_count, 1);
 /// assert!(analysis.peak_memory_per_task_mb >= 1.0);

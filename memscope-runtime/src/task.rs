@@ -37,7 +37,8 @@ impl fmt::Display for TaskId {
 
 /// The kind of work a task does; reports group tasks by it.
 ///
-/// Parsed from the short names used by `#[memscope::track(task_type = "…")]`:
+/// Parsed from the short names used by `#[memscope::track(task_type = "…")]`, which are
+/// also its JSON form:
 ///
 /// ```
 /// use memscope_runtime::TaskType;
@@ -55,12 +56,16 @@ pub enum TaskType {
     #[default]
     Unspecified,
     /// Computation-bound work (`"cpu"`).
+    #[serde(rename = "cpu")]
     CpuIntensive,
     /// File or disk I/O bound work (`"io"`).
+    #[serde(rename = "io")]
     IoIntensive,
     /// Network-bound work (`"network"`).
+    #[serde(rename = "network")]
     NetworkIntensive,
     /// Work whose main cost is memory: caches, buffers, batch building (`"memory"`).
+    #[serde(rename = "memory")]
     MemoryIntensive,
     /// Housekeeping that runs beside the service: timers, flushers, reapers (`"background"`).
     Background,
