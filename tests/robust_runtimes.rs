@@ -29,11 +29,11 @@ async fn yield_once() {
 /// A nested tracked task: 2000 + 500 held across a yield, 500 freed, 300 handed back.
 #[memscope::track(name = "runtimes/child", task_type = "cpu")]
 async fn child() -> Vec<u8> {
-    let keep = vec![1u8; 2000];
-    let scratch = vec![2u8; 500];
+    let keep = std::hint::black_box(vec![1u8; 2000]);
+    let scratch = std::hint::black_box(vec![2u8; 500]);
     yield_once().await;
     drop(scratch);
-    let out = vec![3u8; 300];
+    let out = std::hint::black_box(vec![3u8; 300]);
     yield_once().await;
     drop(keep);
     out
@@ -41,7 +41,7 @@ async fn child() -> Vec<u8> {
 
 /// Holds 400 bytes and never finishes; dropped by its parent after one poll.
 async fn abandoned() {
-    let _held = vec![4u8; 400];
+    let _held = std::hint::black_box(vec![4u8; 400]);
     std::future::pending::<()>().await;
 }
 
@@ -55,7 +55,7 @@ struct Ids {
 fn root() -> (Tracked<impl Future<Output = Ids>>, TaskId) {
     let fut = Tracked::new(
         async {
-            let mine = vec![0u8; 1000];
+            let mine = std::hint::black_box(vec![0u8; 1000]);
             let handed = child().await;
             // The child's 300 bytes, freed by its parent: still the child's.
             drop(handed);

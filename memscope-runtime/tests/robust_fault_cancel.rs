@@ -18,8 +18,8 @@ const BOXED: usize = 500;
 
 /// Allocates, then waits forever holding what it allocated.
 async fn hold_forever() {
-    let v = vec![1u8; HELD];
-    let b = Box::new([2u8; BOXED]);
+    let v = std::hint::black_box(vec![1u8; HELD]);
+    let b = std::hint::black_box(Box::new([2u8; BOXED]));
     std::future::pending::<()>().await;
     drop((v, b));
 }

@@ -20,7 +20,7 @@ const HELD: usize = 1000;
 static POLLED: AtomicUsize = AtomicUsize::new(0);
 
 async fn hold_then_wait(forever: bool) {
-    let v = vec![1u8; HELD];
+    let v = std::hint::black_box(vec![1u8; HELD]);
     POLLED.fetch_add(1, SeqCst);
     if forever {
         std::future::pending::<()>().await;

@@ -54,7 +54,7 @@ static BORN_IN_TEARDOWN: Mutex<Option<TaskId>> = Mutex::new(None);
 impl Drop for NewTask {
     fn drop(&mut self) {
         let fut = Tracked::new(
-            async { vec![5u8; 2048].len() },
+            async { std::hint::black_box(vec![5u8; 2048]).len() },
             "tls/born-in-teardown",
             TaskType::Background,
         );
@@ -79,7 +79,7 @@ fn thread_local_destructors_allocate_and_free_with_exact_books() {
     let handle = t.scope_handle();
     let id = t.id();
     // The task's block, made on this thread inside its scope.
-    let block = handle.run(|| vec![6u8; 4096]);
+    let block = handle.run(|| std::hint::black_box(vec![6u8; 4096]));
 
     let thread_handle = handle.clone();
     std::thread::Builder::new()

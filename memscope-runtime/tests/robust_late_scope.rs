@@ -31,7 +31,7 @@ fn scope_handle_used_after_the_task_was_folded() {
     let t = Tracked::new(async {}, "late/handle", TaskType::MemoryIntensive);
     let h = t.scope_handle();
     block_on(t); // completed, and with retention 0 retired at once
-    let late = h.run(|| vec![7u8; 4096]);
+    let late = h.run(|| std::hint::black_box(vec![7u8; 4096]));
     // The late block must be in the books while it lives…
     let s = assert_books_match_inner(GLOBAL.inner());
     let p = s

@@ -44,7 +44,7 @@ fn one_round(round: usize) {
     let mut handles = Vec::with_capacity(TASKS);
     for i in 0..TASKS {
         let t = Tracked::new(
-            async move { vec![1u8; 64 + i % 7].len() },
+            async move { std::hint::black_box(vec![1u8; 64 + i % 7]).len() },
             name.clone(),
             TaskType::CpuIntensive,
         );

@@ -267,7 +267,7 @@ pub fn warm_up_tokio() {
         let t = Tracked::new(
             async move {
                 tokio::task::yield_now().await;
-                vec![0u8; 64 + i % 7].len()
+                std::hint::black_box(vec![0u8; 64 + i % 7]).len()
             },
             "warm-up",
             TaskType::Background,
