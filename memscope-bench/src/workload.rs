@@ -11,7 +11,7 @@
 //!   does the tracker keeping each finished task that still owns memory);
 //! - `retain window`: it keeps only the latest 256, like a stream processor.
 //!
-//! At most [`IN_FLIGHT`] workers exist at once (the spawner waits for a permit).
+//! At most `IN_FLIGHT` workers exist at once (the spawner waits for a permit).
 //!
 //! `inproc` (tracking binaries only) alternates tracked and untracked iterations in the
 //! same process, ABBA, and reports both: the cost of `Tracked` plus attribution, with the
