@@ -66,6 +66,13 @@ impl Config {
     }
 }
 
+/// Whether polls are timed now (the hot-path read of [`Config::times_polls`]).
+#[inline]
+pub(crate) fn times_polls() -> bool {
+    // Relaxed: see `Config::current`.
+    TIMING.load(Relaxed)
+}
+
 /// Applies `config` to the whole process, from now on.
 pub fn configure(config: Config) {
     // Relaxed: see `Config::current`.

@@ -2,7 +2,7 @@
 //!
 //! The slot is a const-initialised thread-local without a destructor, so reading it never
 //! allocates and keeps working while the thread's other thread-locals are torn down.
-//! Heap traffic of the running task accumulates here in a [`Pending`] batch and reaches
+//! Heap traffic of the running task accumulates here in a batch (see [`Pending`]) and reaches
 //! the task's record when the scope ends (or when the batch grows past a threshold, so
 //! that a snapshot taken during a long poll still sees large allocations).
 
@@ -19,13 +19,23 @@ const FLUSH_BYTES: u64 = 256 * 1024;
 const FLUSH_OPS: u64 = 4096;
 
 /// Per-thread state read by the allocator hook.
+///
+/// Invariant: outside any task (`current` null) the batch is empty, so entering a task from
+/// the top level saves nothing and leaving it restores nothing but the slot.
 pub(crate) struct ThreadState {
     /// Record of the task running on this thread; null outside any tracked task.
     current: Cell<*const TaskRecord>,
     current_id: Cell<u64>,
     /// Depth of tracker-internal sections: their allocations are the tracker's overhead.
     internal_depth: Cell<u32>,
-    pending: Cell<Pending>,
+    // The running task's batch, one cell per counter (see `Pending` for their meaning).
+    alloc_bytes: Cell<u64>,
+    alloc_count: Cell<u64>,
+    free_bytes: Cell<u64>,
+    free_count: Cell<u64>,
+    delta: Cell<i64>,
+    max_delta: Cell<i64>,
+    foreign_base: Cell<u64>,
     /// This thread's stripe of the untracked counters, 0 until assigned.
     pub(crate) stripe: Cell<u32>,
 }
@@ -36,15 +46,13 @@ thread_local! {
             current: Cell::new(ptr::null()),
             current_id: Cell::new(0),
             internal_depth: Cell::new(0),
-            pending: Cell::new(Pending {
-                alloc_bytes: 0,
-                alloc_count: 0,
-                free_bytes: 0,
-                free_count: 0,
-                delta: 0,
-                max_delta: 0,
-                foreign_base: 0,
-            }),
+            alloc_bytes: Cell::new(0),
+            alloc_count: Cell::new(0),
+            free_bytes: Cell::new(0),
+            free_count: Cell::new(0),
+            delta: Cell::new(0),
+            max_delta: Cell::new(0),
+            foreign_base: Cell::new(0),
             stripe: Cell::new(0),
         }
     };
@@ -68,42 +76,69 @@ impl ThreadState {
         self.internal_depth.get() > 0
     }
 
+    #[inline]
+    fn batch_is_due(&self) -> bool {
+        self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
+            || self.alloc_count.get() + self.free_count.get() >= FLUSH_OPS
+    }
+
     /// Counts an allocation by the running task; true when the batch should be flushed.
     #[inline]
     pub(crate) fn pending_alloc(&self, size: u64) -> bool {
-        let mut p = self.pending.get();
-        p.alloc_bytes += size;
-        p.alloc_count += 1;
-        p.delta += size as i64;
-        p.max_delta = p.max_delta.max(p.delta);
-        self.pending.set(p);
-        p.alloc_bytes + p.free_bytes >= FLUSH_BYTES || p.alloc_count + p.free_count >= FLUSH_OPS
+        self.alloc_bytes.set(self.alloc_bytes.get() + size);
+        self.alloc_count.set(self.alloc_count.get() + 1);
+        let delta = self.delta.get() + size as i64;
+        self.delta.set(delta);
+        if delta > self.max_delta.get() {
+            self.max_delta.set(delta);
+        }
+        self.batch_is_due()
     }
 
     /// Counts a free of the running task's own memory; true when the batch should be flushed.
     #[inline]
     pub(crate) fn pending_free(&self, size: u64) -> bool {
-        let mut p = self.pending.get();
-        p.free_bytes += size;
-        p.free_count += 1;
-        p.delta -= size as i64;
-        self.pending.set(p);
-        p.alloc_bytes + p.free_bytes >= FLUSH_BYTES || p.alloc_count + p.free_count >= FLUSH_OPS
+        self.free_bytes.set(self.free_bytes.get() + size);
+        self.free_count.set(self.free_count.get() + 1);
+        self.delta.set(self.delta.get() - size as i64);
+        self.batch_is_due()
+    }
+
+    /// Takes the batch out, leaving an empty one.
+    fn take_batch(&self) -> Pending {
+        Pending {
+            alloc_bytes: self.alloc_bytes.replace(0),
+            alloc_count: self.alloc_count.replace(0),
+            free_bytes: self.free_bytes.replace(0),
+            free_count: self.free_count.replace(0),
+            delta: self.delta.replace(0),
+            max_delta: self.max_delta.replace(0),
+            foreign_base: self.foreign_base.get(),
+        }
+    }
+
+    fn put_batch(&self, p: Pending) {
+        self.alloc_bytes.set(p.alloc_bytes);
+        self.alloc_count.set(p.alloc_count);
+        self.free_bytes.set(p.free_bytes);
+        self.free_count.set(p.free_count);
+        self.delta.set(p.delta);
+        self.max_delta.set(p.max_delta);
+        self.foreign_base.set(p.foreign_base);
     }
 
     /// Moves the batch into `rec` (the running task's record) and starts a new one.
     pub(crate) fn flush_into(&self, rec: &TaskRecord) {
-        let p = self.pending.get();
-        rec.flush(&p);
-        self.pending.set(fresh_batch(rec));
+        if self.alloc_count.get() + self.free_count.get() == 0 {
+            return;
+        }
+        rec.flush(&self.take_batch());
+        self.start_batch(rec);
     }
-}
 
-fn fresh_batch(rec: &TaskRecord) -> Pending {
-    Pending {
+    fn start_batch(&self, rec: &TaskRecord) {
         // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
-        foreign_base: rec.foreign_free_bytes.load(Relaxed),
-        ..Pending::default()
+        self.foreign_base.set(rec.foreign_free_bytes.load(Relaxed));
     }
 }
 
@@ -128,18 +163,33 @@ pub fn current_task_id() -> Option<TaskId> {
 /// Dropping it flushes the batch and restores the enclosing task (nesting works).
 pub(crate) struct Scope<'a> {
     rec: &'a TaskRecord,
-    saved: Option<(*const TaskRecord, u64, Pending)>,
+    /// `None` when the thread-local is gone: the scope then changes nothing.
+    saved: Option<Enclosing>,
     _not_send: PhantomData<*const ()>,
 }
 
+/// What a scope replaced: the enclosing task and, when there is one, its batch.
+struct Enclosing {
+    current: *const TaskRecord,
+    current_id: u64,
+    batch: Option<Pending>,
+}
+
 /// Makes `rec` the running task of this thread until the returned guard drops.
+#[inline]
 pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
     let saved = with_state(|s| {
-        let saved = (s.current.get(), s.current_id.get(), s.pending.get());
-        s.pending.set(fresh_batch(rec));
+        let current = s.current.get();
+        let enclosing = Enclosing {
+            current,
+            current_id: s.current_id.get(),
+            // Outside any task the batch is empty: nothing to keep.
+            batch: (!current.is_null()).then(|| s.take_batch()),
+        };
+        s.start_batch(rec);
         s.current.set(rec);
         s.current_id.set(rec.id.as_u64());
-        saved
+        enclosing
     });
     Scope {
         rec,
@@ -149,15 +199,20 @@ pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
 }
 
 impl Drop for Scope<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let Some((prev, prev_id, prev_pending)) = self.saved else {
+        let Some(enclosing) = self.saved.take() else {
             return;
         };
         with_state(|s| {
-            s.flush_into(self.rec);
-            s.current.set(prev);
-            s.current_id.set(prev_id);
-            s.pending.set(prev_pending);
+            if s.alloc_count.get() + s.free_count.get() > 0 {
+                self.rec.flush(&s.take_batch());
+            }
+            s.current.set(enclosing.current);
+            s.current_id.set(enclosing.current_id);
+            if let Some(batch) = enclosing.batch {
+                s.put_batch(batch);
+            }
         });
     }
 }

@@ -14,7 +14,43 @@
 use crate::clock;
 use crate::task::{Outcome, TaskId, TaskType};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::*};
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+
+/// A task's name, kept in the cheapest form it came in: spawning by source location or
+/// with a `&'static str` name allocates nothing.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum TaskName {
+    Static(&'static str),
+    Location(&'static Location<'static>),
+    Owned(Box<str>),
+}
+
+impl From<Cow<'static, str>> for TaskName {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(s) => TaskName::Static(s),
+            Cow::Owned(s) => TaskName::Owned(s.into_boxed_str()),
+        }
+    }
+}
+
+impl From<&'static str> for TaskName {
+    fn from(name: &'static str) -> Self {
+        TaskName::Static(name)
+    }
+}
+
+impl fmt::Display for TaskName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskName::Static(s) => f.write_str(s),
+            TaskName::Location(l) => write!(f, "{}:{}:{}", l.file(), l.line(), l.column()),
+            TaskName::Owned(s) => f.write_str(s),
+        }
+    }
+}
 
 /// Per-thread counts of one task's heap traffic that have not reached its record yet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,8 +77,10 @@ impl Pending {
 #[derive(Debug)]
 pub(crate) struct TaskRecord {
     pub id: TaskId,
-    pub name: Cow<'static, str>,
+    pub name: TaskName,
     pub task_type: TaskType,
+    /// Index in the store's table of running tasks (set and read under its lock).
+    pub slot: AtomicUsize,
     pub parent: Option<TaskId>,
     /// Size of the tracked future's state, in bytes.
     pub future_size: u64,
@@ -72,7 +110,7 @@ fn bump(counter: &AtomicU64, by: u64) {
 impl TaskRecord {
     pub(crate) fn new(
         id: TaskId,
-        name: Cow<'static, str>,
+        name: TaskName,
         task_type: TaskType,
         parent: Option<TaskId>,
         future_size: usize,
@@ -81,6 +119,7 @@ impl TaskRecord {
             id,
             name,
             task_type,
+            slot: AtomicUsize::new(usize::MAX),
             parent,
             future_size: future_size as u64,
             created_ns: clock::now_ns(),

@@ -97,6 +97,14 @@ pub struct TaskMemoryProfile {
 
 impl TaskMemoryProfile {
     pub(crate) fn read(rec: &TaskRecord, now_ns: u64) -> Self {
+        TaskMemoryProfile {
+            name: rec.name.to_string(),
+            ..Self::read_unnamed(rec, now_ns)
+        }
+    }
+
+    /// The figures without the name (which would allocate): for folding into groups.
+    pub(crate) fn read_unnamed(rec: &TaskRecord, now_ns: u64) -> Self {
         // Acquire inside `outcome()`: a finished task's counters read below are final.
         let outcome = rec.outcome();
         let ended_at_ns = outcome.is_finished().then(|| rec.ended_ns_or_now());
@@ -110,7 +118,7 @@ impl TaskMemoryProfile {
         let live_bytes = allocated_bytes.saturating_sub(freed_bytes);
         TaskMemoryProfile {
             id: rec.id,
-            name: rec.name.to_string(),
+            name: String::new(),
             task_type: rec.task_type,
             parent: rec.parent,
             outcome,
@@ -340,8 +348,15 @@ pub fn snapshot() -> MemorySnapshot {
         .records()
         .map(|rec| TaskMemoryProfile::read(rec, now_ns))
         .collect();
-    let mut groups = books.folded.clone();
-    let (tasks_started, active_tasks) = (books.started, books.active.len() as u64);
+    // Groups by displayed name: a name given as text and the same spawn location are one.
+    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
+    for g in books.folded.values() {
+        groups
+            .entry((g.task_type, g.name.clone()))
+            .or_insert_with(|| GroupProfile::new(&g.name, g.task_type))
+            .merge(g);
+    }
+    let tasks_started = books.started;
     let (peak_concurrent_tasks, folded_tasks) = (books.peak_concurrent, books.folded_tasks);
     drop(books);
     tasks.sort_by_key(|t| t.id);
@@ -351,6 +366,8 @@ pub fn snapshot() -> MemorySnapshot {
             .or_insert_with(|| GroupProfile::new(&t.name, t.task_type))
             .add_task(t);
     }
+    // Counted from the same reads as the groups' `running_count`.
+    let active_tasks = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
     MemorySnapshot {
         schema_version: SCHEMA_VERSION,
         taken_at_ns: now_ns,

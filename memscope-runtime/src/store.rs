@@ -8,10 +8,9 @@
 use crate::clock;
 use crate::config::Config;
 use crate::context::{self, current_task_id};
-use crate::record::TaskRecord;
+use crate::record::{TaskName, TaskRecord};
 use crate::snapshot::{GroupProfile, TaskMemoryProfile};
 use crate::task::{Outcome, TaskId, TaskType};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,10 +18,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static BOOKS: Mutex<Books> = Mutex::new(Books::new());
 
-type GroupKey = (TaskType, String);
+type GroupKey = (TaskType, TaskName);
 
 pub(crate) struct Books {
-    pub active: BTreeMap<u64, Arc<TaskRecord>>,
+    /// Running tasks, each at its record's `slot`; `None` marks a free slot.
+    active: Vec<Option<Arc<TaskRecord>>>,
+    free_slots: Vec<usize>,
+    pub active_count: u64,
     /// The most recently finished tasks, oldest first, at most `Config::retention`.
     pub finished: VecDeque<Arc<TaskRecord>>,
     /// Tasks pushed out of `finished` that still hold memory; folded once it is freed.
@@ -41,7 +43,9 @@ pub(crate) struct Books {
 impl Books {
     const fn new() -> Self {
         Books {
-            active: BTreeMap::new(),
+            active: Vec::new(),
+            free_slots: Vec::new(),
+            active_count: 0,
             finished: VecDeque::new(),
             lingering: Vec::new(),
             next_sweep: 64,
@@ -57,7 +61,8 @@ impl Books {
     /// Every record the store still holds: running, retained, lingering.
     pub(crate) fn records(&self) -> impl Iterator<Item = &Arc<TaskRecord>> {
         self.active
-            .values()
+            .iter()
+            .flatten()
             .chain(self.finished.iter())
             .chain(self.lingering.iter())
     }
@@ -83,12 +88,41 @@ impl Books {
     }
 
     fn fold(&mut self, rec: &TaskRecord, now_ns: u64) {
-        let profile = TaskMemoryProfile::read(rec, now_ns);
-        self.folded
-            .entry((rec.task_type, profile.name.clone()))
-            .or_insert_with(|| GroupProfile::new(&profile.name, rec.task_type))
-            .add_task(&profile);
+        let figures = TaskMemoryProfile::read_unnamed(rec, now_ns);
+        let key = (rec.task_type, rec.name.clone());
+        // Look up before inserting: building the key clones an owned name.
+        match self.folded.get_mut(&key) {
+            Some(group) => group.add_task(&figures),
+            None => {
+                let mut group = GroupProfile::new(&rec.name.to_string(), rec.task_type);
+                group.add_task(&figures);
+                self.folded.insert(key, group);
+            }
+        }
         self.folded_tasks += 1;
+    }
+
+    fn insert_active(&mut self, rec: &Arc<TaskRecord>) {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.active.push(None);
+                self.active.len() - 1
+            }
+        };
+        // Relaxed: the slot is only read under the books' lock.
+        rec.slot.store(slot, Relaxed);
+        self.active[slot] = Some(Arc::clone(rec));
+        self.active_count += 1;
+    }
+
+    fn remove_active(&mut self, rec: &TaskRecord) {
+        let slot = rec.slot.load(Relaxed);
+        if let Some(entry) = self.active.get_mut(slot).filter(|e| e.is_some()) {
+            *entry = None;
+            self.free_slots.push(slot);
+            self.active_count -= 1;
+        }
     }
 
     /// Folds lingering tasks whose memory has since been freed; amortised O(1) per finish.
@@ -112,25 +146,21 @@ pub(crate) fn lock() -> MutexGuard<'static, Books> {
 }
 
 /// Creates the record of a new task, child of the task running on this thread.
-pub(crate) fn register(
-    name: Cow<'static, str>,
-    task_type: TaskType,
-    future_size: usize,
-) -> Arc<TaskRecord> {
+pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) -> Arc<TaskRecord> {
     let parent = current_task_id();
     let _internal = context::internal();
     // The tracker owns the name from here on, so its bytes are the tracker's.
     let name = match name {
-        Cow::Borrowed(s) => Cow::Borrowed(s),
-        Cow::Owned(s) => Cow::Owned(s.as_str().to_owned()),
+        TaskName::Owned(s) => TaskName::Owned(Box::from(&*s)),
+        other => other,
     };
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
     let rec = Arc::new(TaskRecord::new(id, name, task_type, parent, future_size));
     let mut books = lock();
-    books.active.insert(id.as_u64(), Arc::clone(&rec));
+    books.insert_active(&rec);
     books.started += 1;
-    books.peak_concurrent = books.peak_concurrent.max(books.active.len() as u64);
+    books.peak_concurrent = books.peak_concurrent.max(books.active_count);
     rec
 }
 
@@ -143,9 +173,9 @@ pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
     let retention = Config::current().retention_limit();
     let now_ns = clock::now_ns();
     let mut books = lock();
-    books.active.remove(&rec.id.as_u64());
+    books.remove_active(rec);
     if !books.windows.is_empty() {
-        let profile = TaskMemoryProfile::read(rec, now_ns);
+        let profile = TaskMemoryProfile::read_unnamed(rec, now_ns);
         for window in books.windows.values_mut() {
             add_to_window(window, &profile);
         }
@@ -182,8 +212,8 @@ pub(crate) fn close_window(key: u64) -> Option<BTreeMap<TaskType, GroupProfile>>
     let now_ns = clock::now_ns();
     let mut books = lock();
     let mut window = books.windows.remove(&key)?;
-    for rec in books.active.values() {
-        add_to_window(&mut window, &TaskMemoryProfile::read(rec, now_ns));
+    for rec in books.active.iter().flatten() {
+        add_to_window(&mut window, &TaskMemoryProfile::read_unnamed(rec, now_ns));
     }
     Some(window)
 }
@@ -208,7 +238,7 @@ mod tests {
         finish(&a, Outcome::Completed);
         finish(&b, Outcome::Completed);
         let books = lock();
-        assert!(!books.active.contains_key(&a.id.as_u64()));
+        assert!(books.active.iter().flatten().all(|r| r.id != a.id));
         assert!(books.records().any(|r| r.id == b.id));
     }
 }

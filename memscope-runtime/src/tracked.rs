@@ -1,8 +1,8 @@
 //! `Tracked<F>`: a future whose polls, and drop, run inside its task's scope.
 
-use crate::config::Config;
+use crate::config;
 use crate::context;
-use crate::record::TaskRecord;
+use crate::record::{TaskName, TaskRecord};
 use crate::store;
 use crate::task::{Outcome, TaskId, TaskType};
 use pin_project_lite::pin_project;
@@ -62,7 +62,11 @@ pin_project! {
 impl<F: Future> Tracked<F> {
     /// Tracks `future` as a task called `name`, of kind `task_type`.
     pub fn new(future: F, name: impl Into<Cow<'static, str>>, task_type: TaskType) -> Self {
-        let record = store::register(name.into(), task_type, size_of::<F>());
+        Self::with_name(future, TaskName::from(name.into()), task_type)
+    }
+
+    fn with_name(future: F, name: TaskName, task_type: TaskType) -> Self {
+        let record = store::register(name, task_type, size_of::<F>());
         Tracked {
             inner: Some(future),
             record,
@@ -78,11 +82,7 @@ impl<F: Future> Tracked<F> {
     /// Tracks `future`, named after the caller's source location (`file:line:column`).
     #[track_caller]
     pub fn at_caller(future: F, task_type: TaskType) -> Self {
-        let name = {
-            let _internal = context::internal();
-            Cow::Owned(Location::caller().to_string())
-        };
-        Self::new(future, name, task_type)
+        Self::with_name(future, TaskName::Location(Location::caller()), task_type)
     }
 
     /// The id of this task.
@@ -129,20 +129,22 @@ impl ScopeHandle {
     }
 }
 
-/// Counts a poll when it ends, also when it ends by panicking.
+/// Counts a poll when it ends, and notices when it ends by unwinding.
 struct PollGuard<'a> {
     record: &'a TaskRecord,
     started: Option<Instant>,
+    returned: bool,
     panicked: &'a mut bool,
 }
 
 impl Drop for PollGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let ns = self.started.map_or(0, |t| {
             u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
         });
         self.record.add_poll(ns);
-        if std::thread::panicking() {
+        if !self.returned {
             *self.panicked = true;
         }
     }
@@ -154,11 +156,11 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
         let record: &TaskRecord = this.record;
-        let started = Config::current().times_polls().then(Instant::now);
         let output = {
-            let _guard = PollGuard {
+            let mut guard = PollGuard {
                 record,
-                started,
+                started: config::times_polls().then(Instant::now),
+                returned: false,
                 panicked: this.panicked,
             };
             let _scope = context::enter(record);
@@ -172,6 +174,7 @@ impl<F: Future> Future for Tracked<F> {
                 // Drop what is left of the future while still inside the task.
                 this.inner.set(None);
             }
+            guard.returned = true;
             output
         };
         if output.is_ready() {
