@@ -9,6 +9,7 @@ mod common;
 
 use common::{block_on, task, yield_once};
 use memscope::{current_task_id, Outcome, TaskType, Tracked};
+use std::hint::black_box; // release builds drop allocations nobody reads
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 const N: usize = 1 << 20;
@@ -17,7 +18,7 @@ const N: usize = 1 << 20;
 fn vec_held_across_await_is_charged_exactly() {
     let fut = Tracked::new(
         async {
-            let v = vec![1u8; N];
+            let v = black_box(vec![1u8; N]);
             yield_once().await;
             let sum: u64 = v.iter().map(|&b| b as u64).sum();
             drop(v);
@@ -51,7 +52,7 @@ fn vec_held_across_a_tokio_sleep_on_a_multi_thread_runtime() {
         .unwrap();
     let fut = Tracked::new(
         async {
-            let v = vec![1u8; N];
+            let v = black_box(vec![1u8; N]);
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             v.len()
         },
@@ -90,7 +91,7 @@ fn returned_value_is_retained_by_the_finished_task_until_freed() {
 fn leaked_memory_stays_retained() {
     let fut = Tracked::named(
         async {
-            let leaked: &'static mut [u8] = Box::leak(vec![3u8; 777].into_boxed_slice());
+            let leaked: &'static mut [u8] = Box::leak(black_box(vec![3u8; 777]).into_boxed_slice());
             leaked.len()
         },
         "leaks",
@@ -124,10 +125,10 @@ fn memory_sent_to_main_is_retained_then_released() {
 fn nested_scopes_charge_the_inner_task_and_link_the_parent() {
     let outer = Tracked::named(
         async {
-            let mine = vec![0u8; 1000];
+            let mine = black_box(vec![0u8; 1000]);
             let inner = Tracked::named(
                 async {
-                    let theirs = vec![0u8; 300];
+                    let theirs = black_box(vec![0u8; 300]);
                     yield_once().await;
                     (current_task_id().unwrap(), theirs.len())
                 },
@@ -155,7 +156,7 @@ fn nested_scopes_charge_the_inner_task_and_link_the_parent() {
 fn a_panicking_task_is_recorded_and_its_unwound_memory_charged_to_it() {
     let fut = Tracked::named(
         async {
-            let _held = vec![1u8; 5000];
+            let _held = black_box(vec![1u8; 5000]);
             yield_once().await;
             // `resume_unwind` skips the panic hook (which would allocate its message).
             std::panic::resume_unwind(Box::new(()));
@@ -186,7 +187,7 @@ fn a_task_dropped_by_timeout_is_cancelled_and_its_drop_charged_to_it() {
         .unwrap();
     let fut = Tracked::named(
         async {
-            let _held = vec![2u8; 8192];
+            let _held = black_box(vec![2u8; 8192]);
             std::future::pending::<()>().await;
         },
         "times-out",
