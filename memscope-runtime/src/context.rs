@@ -252,6 +252,7 @@ mod tests {
             TaskType::Unspecified,
             None,
             0,
+            0,
         )
     }
 

@@ -79,7 +79,9 @@ pub(crate) struct TaskRecord {
     pub id: TaskId,
     pub name: TaskName,
     pub task_type: TaskType,
-    /// Index in the store's table of running tasks (set and read under its lock).
+    /// The store shard holding the record.
+    pub shard: usize,
+    /// Index in its shard's table of running tasks (set and read under the shard's lock).
     pub slot: AtomicUsize,
     pub parent: Option<TaskId>,
     /// Size of the tracked future's state, in bytes.
@@ -114,11 +116,13 @@ impl TaskRecord {
         task_type: TaskType,
         parent: Option<TaskId>,
         future_size: usize,
+        shard: usize,
     ) -> Self {
         TaskRecord {
             id,
             name,
             task_type,
+            shard,
             slot: AtomicUsize::new(usize::MAX),
             parent,
             future_size: future_size as u64,
@@ -239,6 +243,7 @@ mod tests {
             TaskType::IoIntensive,
             None,
             64,
+            0,
         )
     }
 

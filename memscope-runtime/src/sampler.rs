@@ -229,15 +229,14 @@ fn push(sample: TimelineSample) {
 /// Reads live bytes of every task held, holding the store's lock only for the copy.
 fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> TimelineSample {
     buf.clear();
-    {
-        let books = store::lock();
+    store::for_each_shard(|books| {
         buf.extend(
             books
                 .records()
                 .map(|r| (r.id, r.task_type, r.live_bytes()))
                 .filter(|&(_, _, live)| live > 0),
         );
-    }
+    });
     let at_ns = clock::now_ns();
     let mut live_by_type = BTreeMap::new();
     for &(_, ty, live) in buf.iter() {

@@ -343,22 +343,25 @@ pub struct MemorySnapshot {
 pub fn snapshot() -> MemorySnapshot {
     let _internal = context::internal();
     let now_ns = clock::now_ns();
-    let books = store::lock();
-    let mut tasks: Vec<TaskMemoryProfile> = books
-        .records()
-        .map(|rec| TaskMemoryProfile::read(rec, now_ns))
-        .collect();
+    let mut tasks: Vec<TaskMemoryProfile> = Vec::new();
     // Groups by displayed name: a name given as text and the same spawn location are one.
     let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
-    for g in books.folded.values() {
-        groups
-            .entry((g.task_type, g.name.clone()))
-            .or_insert_with(|| GroupProfile::new(&g.name, g.task_type))
-            .merge(g);
-    }
-    let tasks_started = books.started;
-    let (peak_concurrent_tasks, folded_tasks) = (books.peak_concurrent, books.folded_tasks);
-    drop(books);
+    let mut folded_tasks = 0;
+    store::for_each_shard(|books| {
+        tasks.extend(
+            books
+                .records()
+                .map(|rec| TaskMemoryProfile::read(rec, now_ns)),
+        );
+        for g in books.folded.values() {
+            groups
+                .entry((g.task_type, g.name.clone()))
+                .or_insert_with(|| GroupProfile::new(&g.name, g.task_type))
+                .merge(g);
+        }
+        folded_tasks += books.folded_tasks;
+    });
+    let (tasks_started, peak_concurrent_tasks) = (store::started(), store::peak_running());
     tasks.sort_by_key(|t| t.id);
     for t in &tasks {
         groups

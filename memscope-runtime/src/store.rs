@@ -1,9 +1,15 @@
 //! The books of all tasks: live records, the bounded retention of finished ones, and
 //! per-`(name, task type)` aggregates of tasks folded out of the retention.
 //!
-//! The store's lock is taken when a task starts, when it finishes and for a snapshot;
+//! The books are split into [`SHARDS`] shards, each behind its own lock, so that worker
+//! threads starting and finishing tasks at once rarely wait for each other: a task is
+//! registered in the shard of the thread that creates it and stays there. A shard's lock
+//! is taken when a task starts, when it finishes and for a snapshot or a timeline sample;
 //! never by the allocator hook. Everything allocated under it is charged to the tracker's
 //! own bucket.
+//!
+//! The retention of finished tasks is split evenly over the shards: each keeps its most
+//! recent `ceil(retention / SHARDS)`.
 
 use crate::clock;
 use crate::config::Config;
@@ -11,12 +17,41 @@ use crate::context::{self, current_task_id};
 use crate::record::{TaskName, TaskRecord};
 use crate::snapshot::{GroupProfile, TaskMemoryProfile};
 use crate::task::{Outcome, TaskId, TaskType};
+use crossbeam_utils::CachePadded;
+use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Number of independently locked parts of the books.
+pub(crate) const SHARDS: usize = 8;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-static BOOKS: Mutex<Books> = Mutex::new(Books::new());
+static NEXT_WINDOW: AtomicU64 = AtomicU64::new(1);
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+/// Tasks started, running now, and the most running at once (over all shards).
+static STARTED: AtomicU64 = AtomicU64::new(0);
+static RUNNING: AtomicU64 = AtomicU64::new(0);
+static PEAK_RUNNING: AtomicU64 = AtomicU64::new(0);
+static BOOKS: [CachePadded<Mutex<Books>>; SHARDS] =
+    [const { CachePadded::new(Mutex::new(Books::new())) }; SHARDS];
+
+thread_local! {
+    /// This thread's shard, assigned round-robin on first use.
+    static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn thread_shard() -> usize {
+    SHARD
+        .try_with(|s| {
+            if s.get() == usize::MAX {
+                // Relaxed: only spreading matters.
+                s.set(NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS);
+            }
+            s.get()
+        })
+        .unwrap_or(0)
+}
 
 type GroupKey = (TaskType, TaskName);
 
@@ -33,11 +68,8 @@ pub(crate) struct Books {
     /// Aggregates of tasks whose records were dropped.
     pub folded: BTreeMap<GroupKey, GroupProfile>,
     pub folded_tasks: u64,
-    pub started: u64,
-    pub peak_concurrent: u64,
     /// Open monitoring windows: per type, every task that ran inside the window.
-    pub windows: BTreeMap<u64, BTreeMap<TaskType, GroupProfile>>,
-    next_window: u64,
+    windows: BTreeMap<u64, BTreeMap<TaskType, GroupProfile>>,
 }
 
 impl Books {
@@ -51,10 +83,7 @@ impl Books {
             next_sweep: 64,
             folded: BTreeMap::new(),
             folded_tasks: 0,
-            started: 0,
-            peak_concurrent: 0,
             windows: BTreeMap::new(),
-            next_window: 0,
         }
     }
 
@@ -138,11 +167,31 @@ impl Books {
     }
 }
 
-/// Locks the books; a panic elsewhere while holding them does not poison them for us.
-pub(crate) fn lock() -> MutexGuard<'static, Books> {
-    BOOKS
+/// Locks one shard of the books; a panic elsewhere while holding it does not poison it
+/// for us.
+fn lock(shard: usize) -> MutexGuard<'static, Books> {
+    BOOKS[shard % SHARDS]
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `f` on each shard in turn, each locked only while `f` runs on it.
+pub(crate) fn for_each_shard(mut f: impl FnMut(&Books)) {
+    for shard in 0..SHARDS {
+        f(&lock(shard));
+    }
+}
+
+/// Tasks started so far.
+pub(crate) fn started() -> u64 {
+    // Relaxed: a statistic.
+    STARTED.load(Relaxed)
+}
+
+/// The most tasks running at once so far.
+pub(crate) fn peak_running() -> u64 {
+    // Relaxed: a statistic.
+    PEAK_RUNNING.load(Relaxed)
 }
 
 /// Creates the record of a new task, child of the task running on this thread.
@@ -156,11 +205,20 @@ pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) 
     };
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
-    let rec = Arc::new(TaskRecord::new(id, name, task_type, parent, future_size));
-    let mut books = lock();
-    books.insert_active(&rec);
-    books.started += 1;
-    books.peak_concurrent = books.peak_concurrent.max(books.active_count);
+    let shard = thread_shard();
+    let rec = Arc::new(TaskRecord::new(
+        id,
+        name,
+        task_type,
+        parent,
+        future_size,
+        shard,
+    ));
+    lock(shard).insert_active(&rec);
+    // Relaxed: statistics, each exact on its own.
+    STARTED.fetch_add(1, Relaxed);
+    let running = RUNNING.fetch_add(1, Relaxed) + 1;
+    PEAK_RUNNING.fetch_max(running, Relaxed);
     rec
 }
 
@@ -170,9 +228,11 @@ pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
         return;
     }
     let _internal = context::internal();
-    let retention = Config::current().retention_limit();
+    let retention = Config::current().retention_limit().div_ceil(SHARDS);
     let now_ns = clock::now_ns();
-    let mut books = lock();
+    // Relaxed: a statistic.
+    RUNNING.fetch_sub(1, Relaxed);
+    let mut books = lock(rec.shard);
     books.remove_active(rec);
     if !books.windows.is_empty() {
         let profile = TaskMemoryProfile::read_unnamed(rec, now_ns);
@@ -196,13 +256,14 @@ fn add_to_window(window: &mut BTreeMap<TaskType, GroupProfile>, task: &TaskMemor
         .add_task(task);
 }
 
-/// Opens a monitoring window; returns its key.
+/// Opens a monitoring window in every shard; returns its key.
 pub(crate) fn open_window() -> u64 {
     let _internal = context::internal();
-    let mut books = lock();
-    books.next_window += 1;
-    let key = books.next_window;
-    books.windows.insert(key, BTreeMap::new());
+    // Relaxed: only uniqueness matters.
+    let key = NEXT_WINDOW.fetch_add(1, Relaxed);
+    for shard in 0..SHARDS {
+        lock(shard).windows.insert(key, BTreeMap::new());
+    }
     key
 }
 
@@ -210,12 +271,24 @@ pub(crate) fn open_window() -> u64 {
 pub(crate) fn close_window(key: u64) -> Option<BTreeMap<TaskType, GroupProfile>> {
     let _internal = context::internal();
     let now_ns = clock::now_ns();
-    let mut books = lock();
-    let mut window = books.windows.remove(&key)?;
-    for rec in books.active.iter().flatten() {
-        add_to_window(&mut window, &TaskMemoryProfile::read_unnamed(rec, now_ns));
+    let mut all: Option<BTreeMap<TaskType, GroupProfile>> = None;
+    for shard in 0..SHARDS {
+        let mut books = lock(shard);
+        let Some(mut window) = books.windows.remove(&key) else {
+            continue;
+        };
+        for rec in books.active.iter().flatten() {
+            add_to_window(&mut window, &TaskMemoryProfile::read_unnamed(rec, now_ns));
+        }
+        let merged = all.get_or_insert_with(BTreeMap::new);
+        for (ty, group) in window {
+            merged
+                .entry(ty)
+                .or_insert_with(|| GroupProfile::new(ty.as_str(), ty))
+                .merge(&group);
+        }
     }
-    Some(window)
+    all
 }
 
 #[cfg(test)]
@@ -237,7 +310,7 @@ mod tests {
         });
         finish(&a, Outcome::Completed);
         finish(&b, Outcome::Completed);
-        let books = lock();
+        let books = lock(a.shard);
         assert!(books.active.iter().flatten().all(|r| r.id != a.id));
         assert!(books.records().any(|r| r.id == b.id));
     }
