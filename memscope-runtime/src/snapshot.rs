@@ -346,7 +346,7 @@ pub fn snapshot() -> MemorySnapshot {
     let mut tasks: Vec<TaskMemoryProfile> = Vec::new();
     // Groups by displayed name: a name given as text and the same spawn location are one.
     let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
-    let mut folded_tasks = 0;
+    let (mut folded_tasks, mut tasks_started) = (0, 0);
     store::for_each_shard(|books| {
         tasks.extend(
             books
@@ -360,8 +360,9 @@ pub fn snapshot() -> MemorySnapshot {
                 .merge(g);
         }
         folded_tasks += books.folded_tasks;
+        tasks_started += books.started;
     });
-    let (tasks_started, peak_concurrent_tasks) = (store::started(), store::peak_running());
+    let peak_concurrent_tasks = store::peak_running();
     tasks.sort_by_key(|t| t.id);
     for t in &tasks {
         groups

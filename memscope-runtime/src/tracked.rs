@@ -1,5 +1,6 @@
 //! `Tracked<F>`: a future whose polls, and drop, run inside its task's scope.
 
+use crate::clock;
 use crate::config;
 use crate::context;
 use crate::record::{TaskName, TaskRecord};
@@ -12,7 +13,6 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 pin_project! {
     /// A future tracked as one task: every allocation made while it is polled or dropped
@@ -132,7 +132,7 @@ impl ScopeHandle {
 /// Counts a poll when it ends, and notices when it ends by unwinding.
 struct PollGuard<'a> {
     record: &'a TaskRecord,
-    started: Option<Instant>,
+    started: Option<quanta::Instant>,
     returned: bool,
     panicked: &'a mut bool,
 }
@@ -140,9 +140,9 @@ struct PollGuard<'a> {
 impl Drop for PollGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        let ns = self.started.map_or(0, |t| {
-            u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
-        });
+        let ns = self
+            .started
+            .map_or(0, |t| clock::nanos_between(t, quanta::Instant::now()));
         self.record.add_poll(ns);
         if !self.returned {
             *self.panicked = true;
@@ -159,7 +159,7 @@ impl<F: Future> Future for Tracked<F> {
         let output = {
             let mut guard = PollGuard {
                 record,
-                started: config::times_polls().then(Instant::now),
+                started: config::times_polls().then(clock::now),
                 returned: false,
                 panicked: this.panicked,
             };
