@@ -184,7 +184,9 @@ impl TaskRecord {
     /// Records one finished poll.
     pub(crate) fn add_poll(&self, poll_ns: u64) {
         bump(&self.polls, 1);
-        bump(&self.poll_ns, poll_ns);
+        if poll_ns > 0 {
+            bump(&self.poll_ns, poll_ns);
+        }
     }
 
     pub(crate) fn freed_bytes(&self) -> u64 {
