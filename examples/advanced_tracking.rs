@@ -9,9 +9,11 @@
 //!
 //! Run: `cargo run --release --example advanced_tracking` (exits 1 if a figure is wrong).
 
+mod support;
 use memscope::async_memory::{
     create_tracked, initialize, AsyncResourceMonitor, TaskMemoryProfile, TaskType,
 };
+use support::{check, digits, STRING};
 // Used only by the checks below the seed's program.
 use memscope::async_memory::{get_memory_snapshot, ResourceAnalysis};
 use memscope::{Outcome, MB};
@@ -90,25 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Bytes of a `Vec<String>` buffer per element.
-const STRING: u64 = size_of::<String>() as u64;
 /// The CPU task's vector: 1,000,000 `u64`.
 const CPU_VEC: u64 = 1_000_000 * 8;
-
-/// Exits with status 1 and a message when `ok` is false.
-fn check(ok: bool, what: impl std::fmt::Display) {
-    if ok {
-        println!("   ✓ {what}");
-    } else {
-        eprintln!("✗ wrong figure: {what}");
-        std::process::exit(1);
-    }
-}
-
-/// Decimal digits of `i`.
-fn digits(i: u64) -> u64 {
-    i.to_string().len() as u64
-}
 
 /// Checks the figures against what the three tasks did.
 fn check_figures(analysis: &ResourceAnalysis, (cpu, io, network): (u64, usize, usize)) {

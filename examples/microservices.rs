@@ -10,9 +10,11 @@
 //!
 //! Run: `cargo run --release --example microservices` (exits 1 if a figure is wrong).
 
+mod support;
 use memscope::async_memory::{
     create_tracked, get_memory_snapshot, initialize, TaskMemoryProfile, TaskType,
 };
+use support::check;
 // The seed imports these two without using them; they stay as the seed wrote them.
 #[allow(unused_imports)]
 use std::collections::HashMap;
@@ -155,16 +157,6 @@ async fn microservice_simulation() -> Result<(), Box<dyn std::error::Error>> {
     let counts = [user_count, payment_count, analytics_count, gateway_count];
     check_figures(&snapshot, counts).await;
     Ok(())
-}
-
-/// Exits with status 1 and a message when `ok` is false.
-fn check(ok: bool, what: impl std::fmt::Display) {
-    if ok {
-        println!("   ✓ {what}");
-    } else {
-        eprintln!("✗ wrong figure: {what}");
-        std::process::exit(1);
-    }
 }
 
 /// Checks the figures against what the four services did.

@@ -9,7 +9,9 @@
 //!
 //! Run: `cargo run --release --example quickstart` (exits 1 if a figure is wrong).
 
+mod support;
 use memscope::async_memory::{get_memory_snapshot, initialize, spawn_tracked};
+use support::check;
 // Used only by the checks below the seed's program.
 use memscope::async_memory::{MemorySnapshot, TaskMemoryProfile};
 use memscope::Outcome;
@@ -45,16 +47,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 const MIB: u64 = 1024 * 1024;
-
-/// Exits with status 1 and a message when `ok` is false.
-fn check(ok: bool, what: impl std::fmt::Display) {
-    if ok {
-        println!("   ✓ {what}");
-    } else {
-        eprintln!("✗ wrong figure: {what}");
-        std::process::exit(1);
-    }
-}
 
 /// Checks the printed figures against what the program did: exactly one tracked task,
 /// which allocated one 1 MiB vector of zeros and freed it before it ended.

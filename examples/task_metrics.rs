@@ -14,7 +14,9 @@
 //!
 //! Run: `cargo run --release --example task_metrics` (exits 1 if a figure is wrong).
 
+mod support;
 use memscope::async_memory::{TaskMemoryProfile, TaskPerformanceMetrics};
+use support::{check, fail, within};
 // The seed's function calls these without importing them.
 use memscope::async_memory::{get_memory_snapshot, TaskType};
 // Used only by `main`, which runs the tasks and the checks.
@@ -136,28 +138,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         network: network_wall,
     });
     Ok(())
-}
-
-fn fail(what: impl std::fmt::Display) -> ! {
-    eprintln!("✗ wrong figure: {what}");
-    std::process::exit(1);
-}
-
-/// Exits with status 1 and a message when `ok` is false.
-fn check(ok: bool, what: impl std::fmt::Display) {
-    if ok {
-        println!("   ✓ {what}");
-    } else {
-        fail(what);
-    }
-}
-
-/// Checks `value` lies in `[low, high]`.
-fn within(name: &str, value: f64, low: f64, high: f64, why: &str) {
-    check(
-        (low..=high).contains(&value),
-        format_args!("{name} {value:.6} within [{low:.6}, {high:.6}]: {why}"),
-    );
 }
 
 /// Checks one type's memory figures. Each task's peak is its known bytes plus its own task

@@ -10,9 +10,11 @@
 //!
 //! Run: `cargo run --release --example web_server` (exits 1 if a figure is wrong).
 
+mod support;
 use memscope::async_memory::{create_tracked, get_memory_snapshot, initialize, TaskType};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use support::{check, STRING};
 use tokio::sync::mpsc;
 // Used only by the checks below the seed's program.
 use memscope::async_memory::MemorySnapshot;
@@ -112,19 +114,6 @@ async fn process_request(request: String) -> String {
 
     // 模拟响应序列化
     format!("{{\"status\":\"ok\",\"data\":{:?}}}", processed_data)
-}
-
-/// Bytes of a `Vec<String>` buffer per element.
-const STRING: u64 = size_of::<String>() as u64;
-
-/// Exits with status 1 and a message when `ok` is false.
-fn check(ok: bool, what: impl std::fmt::Display) {
-    if ok {
-        println!("   ✓ {what}");
-    } else {
-        eprintln!("✗ wrong figure: {what}");
-        std::process::exit(1);
-    }
 }
 
 /// The fewest bytes a handler allocates for one request: every string's final length
