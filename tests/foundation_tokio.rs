@@ -68,3 +68,29 @@ fn producer_memory_freed_by_a_consumer_on_another_worker_is_charged_to_the_produ
     // The spawn itself is charged to the task: tokio boxes the future in a task cell.
     assert!(p.allocated_bytes >= total + p.future_size_bytes, "{p:?}");
 }
+
+/// Regression: the spawning thread charges tokio's task cell to the new task while a worker
+/// may already poll it; the task's peak must still include the cell.
+#[test]
+fn a_spawned_task_peak_includes_its_task_cell_even_when_polled_at_once() {
+    const N: usize = 64 * 1024;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ids = rt.block_on(async {
+        let mut ids = Vec::new();
+        for _ in 0..200 {
+            let h = spawn_tracked(async { std::hint::black_box(vec![1u8; N]).len() });
+            ids.push(h.id());
+            assert_eq!(h.await.unwrap(), N);
+        }
+        ids
+    });
+    drop(rt);
+    for id in ids {
+        let t = eventually(id, |t| t.live_bytes == 0);
+        assert!(t.peak_bytes >= (N as u64) + t.future_size_bytes, "{t:?}");
+        assert_eq!(t.freed_bytes, t.allocated_bytes, "{t:?}");
+    }
+}

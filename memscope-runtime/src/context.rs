@@ -36,6 +36,9 @@ pub(crate) struct ThreadState {
     delta: Cell<i64>,
     max_delta: Cell<i64>,
     foreign_base: Cell<u64>,
+    /// Flush after every allocation and free: set by scopes entered from outside the task's
+    /// own polls (see [`enter_eager`]).
+    eager: Cell<bool>,
     /// This thread's stripe of the untracked counters, 0 until assigned.
     pub(crate) stripe: Cell<u32>,
 }
@@ -53,6 +56,7 @@ thread_local! {
             delta: Cell::new(0),
             max_delta: Cell::new(0),
             foreign_base: Cell::new(0),
+            eager: Cell::new(false),
             stripe: Cell::new(0),
         }
     };
@@ -78,7 +82,8 @@ impl ThreadState {
 
     #[inline]
     fn batch_is_due(&self) -> bool {
-        self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
+        self.eager.get()
+            || self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
             || self.alloc_count.get() + self.free_count.get() >= FLUSH_OPS
     }
 
@@ -173,11 +178,27 @@ struct Enclosing {
     current: *const TaskRecord,
     current_id: u64,
     batch: Option<Pending>,
+    eager: bool,
 }
 
-/// Makes `rec` the running task of this thread until the returned guard drops.
+/// Makes `rec` the running task of this thread until the returned guard drops: the scope of
+/// one of the task's own polls (or of its drop), which the executor never runs on two
+/// threads at once, so its traffic is batched.
 #[inline]
 pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
+    enter_with(rec, false)
+}
+
+/// Like [`enter`], for a scope that may be open while the task is polled elsewhere (code
+/// run for the task from outside it, such as the spawn that allocates its task cell): every
+/// allocation and free reaches the record at once, so the task's own polls, on other
+/// threads, see it in their peak.
+pub(crate) fn enter_eager(rec: &TaskRecord) -> Scope<'_> {
+    enter_with(rec, true)
+}
+
+#[inline]
+fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
     let saved = with_state(|s| {
         let current = s.current.get();
         let enclosing = Enclosing {
@@ -185,6 +206,7 @@ pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
             current_id: s.current_id.get(),
             // Outside any task the batch is empty: nothing to keep.
             batch: (!current.is_null()).then(|| s.take_batch()),
+            eager: s.eager.replace(eager),
         };
         s.start_batch(rec);
         s.current.set(rec);
@@ -210,6 +232,7 @@ impl Drop for Scope<'_> {
             }
             s.current.set(enclosing.current);
             s.current_id.set(enclosing.current_id);
+            s.eager.set(enclosing.eager);
             if let Some(batch) = enclosing.batch {
                 s.put_batch(batch);
             }

@@ -2,14 +2,15 @@
 //! per-`(name, task type)` aggregates of tasks folded out of the retention.
 //!
 //! The books are split into [`SHARDS`] shards, each behind its own lock, so that worker
-//! threads starting and finishing tasks at once rarely wait for each other: a task is
-//! registered in the shard of the thread that creates it and stays there. A shard's lock
+//! threads starting and finishing tasks at once rarely wait for each other: a task goes to
+//! the shard its id picks (consecutive ids, consecutive shards) and stays there. A shard's lock
 //! is taken when a task starts, when it finishes and for a snapshot or a timeline sample;
 //! never by the allocator hook. Everything allocated under it is charged to the tracker's
 //! own bucket.
 //!
 //! The retention of finished tasks is split evenly over the shards: each keeps its most
-//! recent `ceil(retention / SHARDS)`.
+//! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
+//! recently finished tasks.
 
 use crate::clock;
 use crate::config::Config;
@@ -18,9 +19,8 @@ use crate::record::{TaskName, TaskRecord};
 use crate::snapshot::{GroupProfile, TaskMemoryProfile};
 use crate::task::{Outcome, TaskId, TaskType};
 use crossbeam_utils::CachePadded;
-use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Number of independently locked parts of the books.
@@ -28,29 +28,11 @@ pub(crate) const SHARDS: usize = 8;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_WINDOW: AtomicU64 = AtomicU64::new(1);
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 /// Tasks running now, and the most running at once (over all shards).
 static RUNNING: AtomicU64 = AtomicU64::new(0);
 static PEAK_RUNNING: AtomicU64 = AtomicU64::new(0);
 static BOOKS: [CachePadded<Mutex<Books>>; SHARDS] =
     [const { CachePadded::new(Mutex::new(Books::new())) }; SHARDS];
-
-thread_local! {
-    /// This thread's shard, assigned round-robin on first use.
-    static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-fn thread_shard() -> usize {
-    SHARD
-        .try_with(|s| {
-            if s.get() == usize::MAX {
-                // Relaxed: only spreading matters.
-                s.set(NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS);
-            }
-            s.get()
-        })
-        .unwrap_or(0)
-}
 
 type GroupKey = (TaskType, TaskName);
 
@@ -202,7 +184,9 @@ pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) 
     };
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
-    let shard = thread_shard();
+    // Consecutive tasks go to consecutive shards: the load spreads evenly and each shard's
+    // retention holds its share of the most recent tasks.
+    let shard = (id.as_u64() % SHARDS as u64) as usize;
     let rec = Arc::new(TaskRecord::new(
         id,
         name,
@@ -309,8 +293,7 @@ mod tests {
         });
         finish(&a, Outcome::Completed);
         finish(&b, Outcome::Completed);
-        let books = lock(a.shard);
-        assert!(books.active.iter().flatten().all(|r| r.id != a.id));
-        assert!(books.records().any(|r| r.id == b.id));
+        assert!(lock(a.shard).active.iter().flatten().all(|r| r.id != a.id));
+        assert!(lock(b.shard).records().any(|r| r.id == b.id));
     }
 }

@@ -118,8 +118,11 @@ pub struct ScopeHandle {
 
 impl ScopeHandle {
     /// Runs `f` inside the task's scope: what it allocates is charged to the task.
+    ///
+    /// Each allocation and free reaches the task's books at once (the task may be running
+    /// on another thread meanwhile), so this costs one flush per allocation.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _scope = context::enter(&self.record);
+        let _scope = context::enter_eager(&self.record);
         f()
     }
 
