@@ -168,6 +168,7 @@ pub fn current_task_id() -> Option<TaskId> {
 /// Dropping it flushes the batch and restores the enclosing task (nesting works).
 pub(crate) struct Scope<'a> {
     rec: &'a TaskRecord,
+    eager: bool,
     /// `None` when the thread-local is gone: the scope then changes nothing.
     saved: Option<Enclosing>,
     _not_send: PhantomData<*const ()>,
@@ -178,7 +179,6 @@ struct Enclosing {
     current: *const TaskRecord,
     current_id: u64,
     batch: Option<Pending>,
-    eager: bool,
 }
 
 /// Makes `rec` the running task of this thread until the returned guard drops: the scope of
@@ -189,10 +189,9 @@ pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
     enter_with(rec, false)
 }
 
-/// Like [`enter`], for a scope that may be open while the task is polled elsewhere (code
-/// run for the task from outside it, such as the spawn that allocates its task cell): every
-/// allocation and free reaches the record at once, so the task's own polls, on other
-/// threads, see it in their peak.
+/// Like [`enter`], for the spawn that allocates a task's cell while a worker may already
+/// poll the task: every allocation and free reaches the record at once, so the task's own
+/// polls, on other threads, see it in their peak. Not nested in another eager scope.
 pub(crate) fn enter_eager(rec: &TaskRecord) -> Scope<'_> {
     enter_with(rec, true)
 }
@@ -206,8 +205,10 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
             current_id: s.current_id.get(),
             // Outside any task the batch is empty: nothing to keep.
             batch: (!current.is_null()).then(|| s.take_batch()),
-            eager: s.eager.replace(eager),
         };
+        if eager {
+            s.eager.set(true);
+        }
         s.start_batch(rec);
         s.current.set(rec);
         s.current_id.set(rec.id.as_u64());
@@ -215,6 +216,7 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
     });
     Scope {
         rec,
+        eager,
         saved,
         _not_send: PhantomData,
     }
@@ -232,7 +234,10 @@ impl Drop for Scope<'_> {
             }
             s.current.set(enclosing.current);
             s.current_id.set(enclosing.current_id);
-            s.eager.set(enclosing.eager);
+            if self.eager {
+                // Eager scopes are never nested in one another (only a spawn opens one).
+                s.eager.set(false);
+            }
             if let Some(batch) = enclosing.batch {
                 s.put_batch(batch);
             }

@@ -120,6 +120,6 @@ where
 {
     let id = tracked.id();
     let scope = tracked.scope_handle();
-    let inner = scope.run(|| tokio::spawn(tracked));
+    let inner = scope.run_eager(|| tokio::spawn(tracked));
     TrackedHandle { id, inner }
 }

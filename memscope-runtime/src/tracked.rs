@@ -119,9 +119,18 @@ pub struct ScopeHandle {
 impl ScopeHandle {
     /// Runs `f` inside the task's scope: what it allocates is charged to the task.
     ///
-    /// Each allocation and free reaches the task's books at once (the task may be running
-    /// on another thread meanwhile), so this costs one flush per allocation.
+    /// Like a poll, the scope batches its traffic until it ends. If the task is polled on
+    /// another thread meanwhile, the exact allocated, freed and live figures are unaffected,
+    /// but a peak reached in those polls does not include what this scope holds.
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _scope = context::enter(&self.record);
+        f()
+    }
+
+    /// [`ScopeHandle::run`] charging each allocation and free at once, for a spawn: the
+    /// executor may poll the task on another worker before the spawn returns.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn run_eager<R>(&self, f: impl FnOnce() -> R) -> R {
         let _scope = context::enter_eager(&self.record);
         f()
     }
