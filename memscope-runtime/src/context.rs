@@ -22,12 +22,21 @@ const FLUSH_OPS: u64 = 4096;
 ///
 /// Invariant: outside any task (`current` null) the batch is empty, so entering a task from
 /// the top level saves nothing and leaving it restores nothing but the slot.
+///
+/// `repr(C)` keeps what every allocation reads (the slot, the internal depth, the stripe,
+/// the flush limit) together at the front, in the first cache line.
+#[repr(C)]
 pub(crate) struct ThreadState {
     /// Record of the task running on this thread; null outside any tracked task.
     current: Cell<*const TaskRecord>,
-    current_id: Cell<u64>,
     /// Depth of tracker-internal sections: their allocations are the tracker's overhead.
     internal_depth: Cell<u32>,
+    /// This thread's stripe of the untracked counters, 0 until assigned.
+    pub(crate) stripe: Cell<u32>,
+    /// Allocations and frees after which the batch is flushed: [`FLUSH_OPS`], or 1 (every
+    /// one) around a spawn (see [`enter_eager`]).
+    flush_ops: Cell<u64>,
+    current_id: Cell<u64>,
     // The running task's batch, one cell per counter (see `Pending` for their meaning).
     alloc_bytes: Cell<u64>,
     alloc_count: Cell<u64>,
@@ -36,11 +45,6 @@ pub(crate) struct ThreadState {
     delta: Cell<i64>,
     max_delta: Cell<i64>,
     foreign_base: Cell<u64>,
-    /// Flush after every allocation and free: set by scopes entered from outside the task's
-    /// own polls (see [`enter_eager`]).
-    eager: Cell<bool>,
-    /// This thread's stripe of the untracked counters, 0 until assigned.
-    pub(crate) stripe: Cell<u32>,
 }
 
 thread_local! {
@@ -56,7 +60,7 @@ thread_local! {
             delta: Cell::new(0),
             max_delta: Cell::new(0),
             foreign_base: Cell::new(0),
-            eager: Cell::new(false),
+            flush_ops: Cell::new(FLUSH_OPS),
             stripe: Cell::new(0),
         }
     };
@@ -82,9 +86,8 @@ impl ThreadState {
 
     #[inline]
     fn batch_is_due(&self) -> bool {
-        self.eager.get()
-            || self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
-            || self.alloc_count.get() + self.free_count.get() >= FLUSH_OPS
+        self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
+            || self.alloc_count.get() + self.free_count.get() >= self.flush_ops.get()
     }
 
     /// Counts an allocation by the running task; true when the batch should be flushed.
@@ -207,7 +210,7 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
             batch: (!current.is_null()).then(|| s.take_batch()),
         };
         if eager {
-            s.eager.set(true);
+            s.flush_ops.set(1);
         }
         s.start_batch(rec);
         s.current.set(rec);
@@ -236,7 +239,7 @@ impl Drop for Scope<'_> {
             s.current_id.set(enclosing.current_id);
             if self.eager {
                 // Eager scopes are never nested in one another (only a spawn opens one).
-                s.eager.set(false);
+                s.flush_ops.set(FLUSH_OPS);
             }
             if let Some(batch) = enclosing.batch {
                 s.put_batch(batch);
