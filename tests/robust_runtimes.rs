@@ -7,24 +7,13 @@
 //! is handed to each executor from outside its scope, so the executor's own allocation
 //! for it is not the task's.
 
+mod common;
+
+use common::yield_once;
 use memscope::{snapshot, Outcome, TaskId, TaskType, Tracked};
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
-
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
 
 /// A nested tracked task: 2000 + 500 held across a yield, 500 freed, 300 handed back.
 #[memscope::track(name = "runtimes/child", task_type = "cpu")]

@@ -11,6 +11,8 @@
 //! - tracker live bytes ≤ 4 MiB, and at the end ≤ its first checkpoint + 1 MiB;
 //! - resident set at the end ≤ its first checkpoint + 32 MiB.
 
+mod common;
+
 use memscope::{snapshot, spawn_tracked_future, MemorySnapshot, Outcome, TaskType, Tracked};
 use std::time::Instant;
 
@@ -24,17 +26,7 @@ const GROUPS: [(&str, TaskType); 4] = [
 ];
 
 fn tasks_to_run() -> usize {
-    if let Some(n) = std::env::var("MEMSCOPE_SOAK_TASKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return n;
-    }
-    if std::env::var_os("CI").is_some() {
-        100_000
-    } else {
-        1_000_000
-    }
+    common::scale("MEMSCOPE_SOAK_TASKS", 100_000, 1_000_000)
 }
 
 /// Resident set size of this process, from `/proc/self/status` (`VmRSS`, in KiB).
@@ -109,6 +101,7 @@ fn assert_adds_up(s: &MemorySnapshot) {
 
 #[test]
 fn a_million_short_tasks_keep_the_books_bounded_and_exact() {
+    common::warm_up_tokio();
     let n = tasks_to_run();
     let retention = memscope::Config::current().retention_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()

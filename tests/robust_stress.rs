@@ -13,6 +13,8 @@
 //! other task and group holds nothing and freed all it allocated, and once the collector
 //! frees the hand-offs, so do they.
 
+mod common;
+
 use memscope::{
     snapshot, spawn_tracked_future, MemorySnapshot, Outcome, TaskId, TaskType, Tracked,
 };
@@ -23,17 +25,7 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 1000;
 
 fn tasks_to_run() -> usize {
-    if let Some(n) = std::env::var("MEMSCOPE_STRESS_TASKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return n;
-    }
-    if std::env::var_os("CI").is_some() {
-        20_000
-    } else {
-        200_000
-    }
+    common::scale("MEMSCOPE_STRESS_TASKS", 20_000, 200_000)
 }
 
 fn size(i: usize) -> usize {
@@ -226,6 +218,7 @@ fn workload(n: usize) -> Vec<(TaskId, usize)> {
 
 #[test]
 fn two_workers_hundred_thousand_tasks_each_with_concurrent_snapshots() {
+    common::warm_up_tokio();
     let n = tasks_to_run();
     let deadline = Duration::from_secs(if std::env::var_os("CI").is_some() {
         120
