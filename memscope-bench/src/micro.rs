@@ -91,6 +91,22 @@ fn task_scope(name: &'static str) -> (Tracked<std::future::Pending<()>>, ScopeHa
     (t, h)
 }
 
+/// Emits the pair figures of one ABBA run: `r` holds the per-round means of the inner
+/// allocator, outside any task, and inside a task, in that order.
+fn emit_pairs(label: &str, r: &[Vec<f64>]) {
+    emit(&format!("{label}.pair.inner_ns"), median(&r[0]));
+    emit(&format!("{label}.pair.untracked_ns"), median(&r[1]));
+    emit(&format!("{label}.pair.tracked_ns"), median(&r[2]));
+    emit(
+        &format!("{label}.pair.untracked_delta_ns"),
+        median_diff(&r[1], &r[0]),
+    );
+    emit(
+        &format!("{label}.pair.tracked_delta_ns"),
+        median_diff(&r[2], &r[0]),
+    );
+}
+
 /// Runs every micro-benchmark with `global` (the binary's global allocator) against
 /// `inner` (the allocator it wraps) and prints `label.*` result lines.
 pub fn run<A: GlobalAlloc + Sync + 'static>(
@@ -116,17 +132,7 @@ pub fn run<A: GlobalAlloc + Sync + 'static>(
             },
         ],
     );
-    emit(&format!("{label}.pair.inner_ns"), median(&r[0]));
-    emit(&format!("{label}.pair.untracked_ns"), median(&r[1]));
-    emit(&format!("{label}.pair.tracked_ns"), median(&r[2]));
-    emit(
-        &format!("{label}.pair.untracked_delta_ns"),
-        median_diff(&r[1], &r[0]),
-    );
-    emit(
-        &format!("{label}.pair.tracked_delta_ns"),
-        median_diff(&r[2], &r[0]),
-    );
+    emit_pairs(label, &r);
 
     // 2. Vec-like growth by push through realloc, inside a task.
     for (name, n, seqs) in [("grow1k", 1000usize, 200u64), ("grow64k", 65_536, 4)] {
@@ -319,17 +325,7 @@ pub fn peer<G: GlobalAlloc>(
             },
         ],
     );
-    emit(&format!("{label}.pair.inner_ns"), median(&r[0]));
-    emit(&format!("{label}.pair.untracked_ns"), median(&r[1]));
-    emit(&format!("{label}.pair.tracked_ns"), median(&r[2]));
-    emit(
-        &format!("{label}.pair.untracked_delta_ns"),
-        median_diff(&r[1], &r[0]),
-    );
-    emit(
-        &format!("{label}.pair.tracked_delta_ns"),
-        median_diff(&r[2], &r[0]),
-    );
+    emit_pairs(label, &r);
     let seqs = (passes as u64 * 25).max(5);
     let r = abba(
         reps,

@@ -102,14 +102,7 @@ fn futures_dropped_half_way_are_cancelled_with_exact_books() {
 
     // 4. Aborted through its join handle, on both runtime flavours.
     for multi in [false, true] {
-        let rt = if multi {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-        } else {
-            tokio::runtime::Builder::new_current_thread().build()
-        }
-        .unwrap();
+        let rt = robust_support::runtime(multi);
         let id = rt.block_on(async {
             let t = Tracked::new(hold_forever(), "cancel/abort", TaskType::IoIntensive);
             let (id, scope) = (t.id(), t.scope_handle());

@@ -121,14 +121,7 @@ fn no_op_waker_executor(cost: PanicCost) {
 
 fn tokio_runtimes() {
     for multi in [false, true] {
-        let rt = if multi {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-        } else {
-            tokio::runtime::Builder::new_current_thread().build()
-        }
-        .unwrap();
+        let rt = robust_support::runtime(multi);
         let name = if multi {
             "panic/tokio-multi"
         } else {

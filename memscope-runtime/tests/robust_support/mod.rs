@@ -281,3 +281,15 @@ pub fn warm_up_tokio() {
         }
     });
 }
+
+/// A tokio runtime without drivers: multi-thread with two workers, or current-thread.
+pub fn runtime(multi: bool) -> tokio::runtime::Runtime {
+    if multi {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().build()
+    }
+    .unwrap()
+}
