@@ -42,7 +42,9 @@ impl Config {
 
     /// How many finished tasks keep their own profile. Older ones are folded into the
     /// aggregate of their `(name, task type)`; a finished task that still holds memory
-    /// keeps its profile until that memory is freed.
+    /// keeps its profile until that memory is freed. The books are split into 8 shards by
+    /// task id, each keeping its most recent `ceil(tasks / 8)`, so together they hold
+    /// about the `tasks` most recently finished.
     pub fn retention(mut self, tasks: usize) -> Self {
         self.retention = tasks;
         self
