@@ -13,7 +13,7 @@
 
 mod common;
 
-use memscope::{snapshot, spawn_tracked_future, MemorySnapshot, Outcome, TaskType, Tracked};
+use memscope::{snapshot, spawn_tracked_future, Outcome, TaskType, Tracked};
 use std::time::Instant;
 
 const BATCH: usize = 1000;
@@ -69,34 +69,6 @@ fn checkpoint(done: usize) -> Checkpoint {
         tracker_live: s.tracker.live_bytes(),
         rss: rss_bytes(),
     }
-}
-
-fn assert_adds_up(s: &MemorySnapshot) {
-    for g in &s.groups {
-        assert_eq!(
-            g.allocated_bytes.checked_sub(g.freed_bytes),
-            Some(g.live_bytes),
-            "{}: allocated − freed ≠ live",
-            g.name
-        );
-        assert_eq!(
-            g.task_count,
-            g.completed_count + g.panicked_count + g.cancelled_count + g.running_count
-        );
-    }
-    let mut sum = memscope::HeapTotals::default();
-    for g in &s.groups {
-        sum.add(&g.heap());
-    }
-    assert_eq!(sum, s.tracked());
-    let mut all = s.tracked();
-    all.add(&s.untracked);
-    all.add(&s.tracker);
-    assert_eq!(all, s.all_heap_traffic());
-    assert_eq!(
-        s.tracked().live_bytes(),
-        s.groups.iter().map(|g| g.live_bytes).sum::<u64>()
-    );
 }
 
 #[test]
@@ -178,7 +150,7 @@ fn a_million_short_tasks_keep_the_books_bounded_and_exact() {
 
     // Exact at the end: every task finished, nothing of theirs is live any more.
     let s = snapshot();
-    assert_adds_up(&s);
+    common::assert_books_add_up(&s);
     for (k, (name, ty)) in GROUPS.iter().enumerate() {
         let g = s
             .groups

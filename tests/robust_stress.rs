@@ -93,26 +93,6 @@ fn check_any_time(s: &MemorySnapshot) {
     assert!(s.tasks.windows(2).all(|w| w[0].id < w[1].id));
 }
 
-fn assert_adds_up(s: &MemorySnapshot) {
-    let mut sum = memscope::HeapTotals::default();
-    for g in &s.groups {
-        assert_eq!(
-            g.allocated_bytes.checked_sub(g.freed_bytes),
-            Some(g.live_bytes),
-            "{}: allocated − freed ≠ live",
-            g.name
-        );
-        sum.add(&g.heap());
-    }
-    assert_eq!(sum, s.tracked());
-    for t in &s.tasks {
-        assert_eq!(
-            t.allocated_bytes.checked_sub(t.freed_bytes),
-            Some(t.live_bytes)
-        );
-    }
-}
-
 fn group<'a>(s: &'a MemorySnapshot, name: &str) -> &'a memscope::GroupProfile {
     s.groups
         .iter()
@@ -178,7 +158,7 @@ fn workload(n: usize) -> Vec<(TaskId, usize)> {
 
     // Every task finished; each hand-off is held by the collector.
     let s = snapshot();
-    assert_adds_up(&s);
+    common::assert_books_add_up(&s);
     assert_eq!(s.active_task_count(), 0);
     for name in [
         "stress/send",
@@ -208,7 +188,7 @@ fn workload(n: usize) -> Vec<(TaskId, usize)> {
     // The collector frees the hand-offs outside any task: charged back to their owners.
     drop(collector);
     let s = snapshot();
-    assert_adds_up(&s);
+    common::assert_books_add_up(&s);
     let g = group(&s, "stress/retain");
     assert_eq!((g.live_bytes, g.retained_bytes), (0, 0));
     assert_eq!(g.allocated_bytes, g.freed_bytes);

@@ -97,3 +97,38 @@ pub fn warm_up_tokio() {
         }
     });
 }
+
+/// The snapshot's identities: per group and per task, allocated − freed = live; a group's
+/// tasks are each in exactly one state; the groups add up to the tracked total; tracked +
+/// untracked + tracker is all the traffic the hook saw.
+pub fn assert_books_add_up(s: &memscope::MemorySnapshot) {
+    let mut sum = memscope::HeapTotals::default();
+    for g in &s.groups {
+        assert_eq!(
+            g.allocated_bytes.checked_sub(g.freed_bytes),
+            Some(g.live_bytes),
+            "{}: allocated − freed ≠ live",
+            g.name
+        );
+        assert_eq!(
+            g.task_count,
+            g.completed_count + g.panicked_count + g.cancelled_count + g.running_count
+        );
+        sum.add(&g.heap());
+    }
+    assert_eq!(sum, s.tracked());
+    for t in &s.tasks {
+        assert_eq!(
+            t.allocated_bytes.checked_sub(t.freed_bytes),
+            Some(t.live_bytes)
+        );
+    }
+    let mut all = s.tracked();
+    all.add(&s.untracked);
+    all.add(&s.tracker);
+    assert_eq!(all, s.all_heap_traffic());
+    assert_eq!(
+        s.tracked().live_bytes(),
+        s.groups.iter().map(|g| g.live_bytes).sum::<u64>()
+    );
+}
