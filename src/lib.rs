@@ -57,9 +57,9 @@
 
 pub use memscope_runtime::{
     configure, current_task_id, hook_installed, report, sampler, snapshot, Config, Error,
-    GroupProfile, HeapTotals, MemorySnapshot, Outcome, ScopeHandle, Session, SessionOptions,
-    TaskId, TaskMemoryProfile, TaskPerformanceMetrics, TaskType, TimelineSample, Tracked,
-    TrackedExt, TrackingAllocator, UnknownTaskType, MB, SCHEMA_VERSION, TRAILER_BYTES,
+    GroupProfile, HeapTotals, MemorySnapshot, Outcome, OwnerPlacement, ScopeHandle, Session,
+    SessionOptions, TaskId, TaskMemoryProfile, TaskPerformanceMetrics, TaskType, TimelineSample,
+    Tracked, TrackedExt, TrackingAllocator, UnknownTaskType, MB, SCHEMA_VERSION, TRAILER_BYTES,
 };
 #[cfg(feature = "tokio")]
 pub use memscope_runtime::{

@@ -8,20 +8,25 @@
 //! peak bytes must equal the model's exactly.
 //!
 //! The operations call `GlobalAlloc` methods of a `TrackingAllocator<System>` directly
-//! (the same code, and the same books, as the installed global allocator), each inside
+//! (the same code, and the same books, as the installed global allocator), once with
+//! every owner in a trailer and once with `OwnerPlacement::SizeClasses` (class-boundary
+//! sizes keep their owner in the out-of-band table), each inside
 //! `ScopeHandle::run`, so nothing of the harness runs inside a task's scope. Payloads are
 //! filled with a pattern and checked on every realloc and free: the owner trailer never
 //! overlaps what the caller was given. Size 0 is passed on purpose: `TrackingAllocator`
 //! turns it into a non-zero inner request (its trailer), which the spec requires to work.
 
-use memscope::{snapshot, ScopeHandle, TaskType, Tracked, TrackingAllocator};
+use memscope::{snapshot, OwnerPlacement, ScopeHandle, TaskType, Tracked, TrackingAllocator};
 use proptest::prelude::*;
-use std::alloc::{GlobalAlloc, Layout};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::OnceLock;
 
-static A: TrackingAllocator = TrackingAllocator::system();
+static TRAILER: TrackingAllocator =
+    TrackingAllocator::with_placement(System, OwnerPlacement::Trailer);
+static SIZE_CLASSES: TrackingAllocator =
+    TrackingAllocator::with_placement(System, OwnerPlacement::SizeClasses);
 
 const TASKS: usize = 3;
 const THREADS: usize = 3;
@@ -60,6 +65,8 @@ struct Step {
 fn size() -> impl Strategy<Value = usize> {
     prop_oneof![
         8 => 0usize..=256,
+        // Class boundaries: with `SizeClasses` their owner goes in the out-of-band table.
+        3 => prop::sample::select(vec![80, 96, 128, 256, 1024, 4096, 8192, 65_536, 262_144]),
         4 => 257usize..=5000,
         1 => 60_000usize..=300_000, // past the 256 KiB batch threshold in a few steps
     ]
@@ -229,7 +236,7 @@ fn actual(handles: &[ScopeHandle]) -> Vec<Books> {
         .collect()
 }
 
-fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
+fn run_case(a: &'static TrackingAllocator, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let tracked: Vec<_> = (0..TASKS)
         .map(|i| Tracked::new(async {}, format!("prop/{i}"), TaskType::MemoryIntensive))
         .collect();
@@ -254,9 +261,9 @@ fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     // the module docs); the result is checked before use.
                     unsafe {
                         if zeroed {
-                            A.alloc_zeroed(layout) as usize
+                            a.alloc_zeroed(layout) as usize
                         } else {
-                            A.alloc(layout) as usize
+                            a.alloc(layout) as usize
                         }
                     }
                 });
@@ -291,7 +298,7 @@ fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 let moved = run(&handles, scope, thread, move || {
                     // SAFETY: `ptr` is live with `layout`; `new` rounded up to `align`
                     // does not overflow isize for these sizes.
-                    unsafe { A.realloc(ptr as *mut u8, layout, new) as usize }
+                    unsafe { a.realloc(ptr as *mut u8, layout, new) as usize }
                 });
                 prop_assert!(moved != 0);
                 prop_assert_eq!(moved % align, 0);
@@ -312,7 +319,7 @@ fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 let layout = Layout::from_size_align(size, align).unwrap();
                 run(&handles, scope, thread, move || {
                     // SAFETY: `ptr` is live with `layout`, freed once.
-                    unsafe { A.dealloc(ptr as *mut u8, layout) };
+                    unsafe { a.dealloc(ptr as *mut u8, layout) };
                     0
                 });
                 model.charge_free(ptr);
@@ -327,7 +334,7 @@ fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
         let b = &model.blocks[&ptr];
         let layout = Layout::from_size_align(b.size, b.align).unwrap();
         // SAFETY: `ptr` is live with `layout`, freed once.
-        unsafe { A.dealloc(ptr as *mut u8, layout) };
+        unsafe { a.dealloc(ptr as *mut u8, layout) };
         model.charge_free(ptr);
     }
     let after = actual(&handles);
@@ -349,6 +356,11 @@ proptest! {
 
     #[test]
     fn books_match_an_independent_model(steps in prop::collection::vec(step(), 1..80)) {
-        run_case(steps)?;
+        run_case(&TRAILER, steps)?;
+    }
+
+    #[test]
+    fn books_match_with_owners_out_of_band(steps in prop::collection::vec(step(), 1..80)) {
+        run_case(&SIZE_CLASSES, steps)?;
     }
 }

@@ -1,8 +1,9 @@
-//! The allocator hook: the only `unsafe` code of memscope.
+//! The allocator hook: with `owner_table`, the only `unsafe` code of memscope.
 //!
-//! Every block carries its owner in an 8-byte trailer just past the bytes the caller
-//! asked for (written unaligned, so the layout's alignment is passed through unchanged).
-//! The owner word is `UNTRACKED` (0), `TRACKER` (1) or the address of the allocating task's
+//! Every block has an owner word: in an 8-byte trailer just past the bytes the caller
+//! asked for (written unaligned, so the layout's alignment is passed through unchanged), or,
+//! for sizes where a trailer would cost a whole size class of the inner allocator, in the
+//! out-of-band table of `owner_table` (see [`OwnerPlacement`]). The owner word is `UNTRACKED` (0), `TRACKER` (1) or the address of the allocating task's
 //! record. A free reads it back, so it is charged to the task that allocated the block,
 //! whoever frees it: when the freeing thread runs that same task the free joins its
 //! thread-local batch; otherwise it is one `fetch_add` on the owner's record.
@@ -12,16 +13,61 @@
 
 use crate::buckets;
 use crate::context::{self, ThreadState};
+use crate::owner_table;
 use crate::record::TaskRecord;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Owner word of memory allocated outside any tracked task.
 const UNTRACKED: usize = 0;
 /// Owner word of memscope's own memory.
 const TRACKER: usize = 1;
-/// Bytes added to every block to hold its owner word.
+/// Bytes an owner trailer adds to a block.
 pub const TRAILER_BYTES: usize = size_of::<usize>();
+
+/// Where [`TrackingAllocator`] keeps each block's owner word, chosen for the size classes of
+/// the inner allocator so that the word costs as little memory as it can.
+///
+/// ```
+/// use memscope_runtime::{OwnerPlacement, TrackingAllocator};
+/// use std::alloc::System;
+///
+/// // A user who knows their allocator rounds like glibc's:
+/// static A: TrackingAllocator = TrackingAllocator::with_placement(System, OwnerPlacement::Trailer);
+/// assert_eq!(A.placement(), OwnerPlacement::Trailer);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerPlacement {
+    /// Every block carries its owner in a [`TRAILER_BYTES`] trailer past the caller's bytes.
+    /// Right for glibc's malloc (and other dlmalloc-style allocators): its chunks round
+    /// `size + 8` up to 16 bytes, so the trailer is free for half of all sizes, every
+    /// multiple of 16 among them, and costs 16 bytes for the others.
+    Trailer,
+    /// Blocks of (64 B, 256 KiB] whose size ends within 8 bytes of a class boundary of an
+    /// allocator with four size classes per power of two (mimalloc, jemalloc, snmalloc,
+    /// tcmalloc, …: 80, 96, 112, 128, 160, …) keep their owner out of band, in a table
+    /// indexed by address (at most 8 bytes per 64 bytes of the heap it describes, usually
+    /// far less), because a trailer would push them into the next class, 25 % larger. All
+    /// other blocks use the trailer, which fits in their class's slack (small blocks pay
+    /// the 8 bytes).
+    SizeClasses,
+}
+
+impl OwnerPlacement {
+    /// The placement suited to the system allocator of the target: [`Trailer`] on glibc,
+    /// [`SizeClasses`] elsewhere (macOS, musl's mallocng, Windows).
+    ///
+    /// [`Trailer`]: OwnerPlacement::Trailer
+    /// [`SizeClasses`]: OwnerPlacement::SizeClasses
+    pub const fn for_system_allocator() -> Self {
+        if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            OwnerPlacement::Trailer
+        } else {
+            OwnerPlacement::SizeClasses
+        }
+    }
+}
 
 /// A [`GlobalAlloc`] that attributes every allocation to the tracked task making it and
 /// forwards the work to an inner allocator (the system allocator by default).
@@ -41,43 +87,86 @@ pub const TRAILER_BYTES: usize = size_of::<usize>();
 /// assert_eq!(v.len(), 100);
 /// ```
 ///
-/// Each block costs [`TRAILER_BYTES`] more in the inner allocator: that is how a free finds
-/// the task to charge. `realloc` and `alloc_zeroed` reach the inner allocator's own
-/// `realloc` and `alloc_zeroed`; a null from the inner allocator is passed through and
-/// counted nowhere.
-#[derive(Debug, Default, Clone, Copy)]
+/// Each block's owner word (see [`OwnerPlacement`]) is how a free finds the task to charge.
+/// `realloc` and `alloc_zeroed` reach the inner allocator's own `realloc` and
+/// `alloc_zeroed`; a null from the inner allocator is passed through and counted nowhere.
+#[derive(Debug, Clone, Copy)]
 pub struct TrackingAllocator<A = System> {
     inner: A,
+    placement: OwnerPlacement,
 }
 
 impl<A> TrackingAllocator<A> {
-    /// Wraps `inner`; `const` so the result can be a `static`.
+    /// Wraps `inner`, an allocator with segregated size classes such as mimalloc or
+    /// jemalloc ([`OwnerPlacement::SizeClasses`]); `const` so the result can be a `static`.
+    /// For the system allocator prefer [`TrackingAllocator::system`].
     pub const fn new(inner: A) -> Self {
-        TrackingAllocator { inner }
+        Self::with_placement(inner, OwnerPlacement::SizeClasses)
+    }
+
+    /// Wraps `inner`, keeping owner words as `placement` says.
+    pub const fn with_placement(inner: A, placement: OwnerPlacement) -> Self {
+        TrackingAllocator { inner, placement }
     }
 
     /// The wrapped allocator.
     pub const fn inner(&self) -> &A {
         &self.inner
     }
+
+    /// Where this allocator keeps owner words.
+    pub const fn placement(&self) -> OwnerPlacement {
+        self.placement
+    }
+
+    /// The owner table's size band of a block of `size` bytes; `None`: a trailer.
+    #[inline]
+    fn band(&self, size: usize) -> Option<u32> {
+        match self.placement {
+            OwnerPlacement::Trailer => None,
+            OwnerPlacement::SizeClasses => owner_table::band(size, TRAILER_BYTES),
+        }
+    }
+}
+
+impl<A: Default> Default for TrackingAllocator<A> {
+    fn default() -> Self {
+        Self::new(A::default())
+    }
 }
 
 impl TrackingAllocator<System> {
-    /// Wraps the system allocator.
+    /// Wraps the system allocator, with the owner placement that suits it
+    /// ([`OwnerPlacement::for_system_allocator`]).
     ///
     /// ```
     /// static A: memscope_runtime::TrackingAllocator = memscope_runtime::TrackingAllocator::system();
     /// ```
     pub const fn system() -> Self {
-        TrackingAllocator { inner: System }
+        Self::with_placement(System, OwnerPlacement::for_system_allocator())
     }
 }
 
-/// The layout asked of the inner allocator: the caller's plus the trailer.
+/// Layout asked of the inner allocator for a caller's `layout`: grown by the trailer unless
+/// the owner goes in the table. `None` when the grown layout is invalid.
 #[inline]
-fn outer_size(layout: Layout) -> Option<Layout> {
-    let size = layout.size().checked_add(TRAILER_BYTES)?;
-    Layout::from_size_align(size, layout.align()).ok()
+fn outer_layout(layout: Layout, band: Option<u32>) -> Option<Layout> {
+    match band {
+        Some(_) => Some(layout),
+        None => {
+            Layout::from_size_align(layout.size().checked_add(TRAILER_BYTES)?, layout.align()).ok()
+        }
+    }
+}
+
+/// Size of the inner block of a caller's live block of `size` bytes (its layout was valid
+/// when it was allocated, so this cannot overflow).
+#[inline]
+fn outer_size(size: usize, band: Option<u32>) -> usize {
+    match band {
+        Some(_) => size,
+        None => size + TRAILER_BYTES,
+    }
 }
 
 /// Records a new block of `size` bytes and returns the owner word to store with it.
@@ -103,6 +192,16 @@ fn charge_alloc(size: usize) -> usize {
         buckets::untracked_alloc(None, size);
         UNTRACKED
     })
+}
+
+/// Counts a new block of `size` bytes as untracked, whoever runs: for a table block that
+/// got no slot, whose free will find none either.
+#[cold]
+fn charge_untracked_alloc(size: usize) {
+    let size = size as u64;
+    if context::with_state(|s| buckets::untracked_alloc(Some(s), size)).is_none() {
+        buckets::untracked_alloc(None, size);
+    }
 }
 
 /// Charges the free of a `size`-byte block to its owner.
@@ -170,80 +269,135 @@ unsafe fn read_owner(block: *mut u8, size: usize) -> usize {
     unsafe { ptr::read_unaligned(block.add(size).cast::<usize>()) }
 }
 
-// SAFETY: every method forwards to `inner` with the caller's layout grown by the trailer
-// (same alignment), so the inner allocator's guarantees hold for the caller's part of the
-// block; the trailer is written and read only inside blocks the inner allocator returned.
+impl<A: GlobalAlloc> TrackingAllocator<A> {
+    /// Charges a new block of the caller's `size` bytes at `block` and records its owner.
+    ///
+    /// # Safety
+    /// `block` must be a fresh block of the inner allocator of `outer_size(size, band)`
+    /// bytes, with `band == self.band(size)`.
+    #[inline]
+    unsafe fn own(&self, block: *mut u8, size: usize, band: Option<u32>) {
+        match band {
+            None => {
+                let owner = charge_alloc(size);
+                // SAFETY: `block` holds `size + TRAILER_BYTES` bytes (caller's contract).
+                unsafe { write_owner(block, size, owner) };
+            }
+            Some(k) => match owner_table::claim(block as usize, k) {
+                Some(slot) => {
+                    let owner = charge_alloc(size);
+                    if owner != UNTRACKED {
+                        // The slot is empty (cleared when its last block was freed).
+                        slot.store(owner, Relaxed);
+                    }
+                }
+                None => charge_untracked_alloc(size),
+            },
+        }
+    }
+
+    /// Takes the owner of the live block at `block` (caller's `size`, `band`) out of its
+    /// record: a table slot is emptied, before the inner allocator may reuse the address.
+    ///
+    /// # Safety
+    /// `block` must be a live block of this allocator allocated with `size` bytes.
+    #[inline]
+    unsafe fn take_owner(&self, block: *mut u8, size: usize, band: Option<u32>) -> usize {
+        match band {
+            // SAFETY: a trailer block holds its owner word past `size` (caller's contract).
+            None => unsafe { read_owner(block, size) },
+            Some(k) => owner_table::take(block as usize, k),
+        }
+    }
+}
+
+// SAFETY: every method forwards to `inner` with the caller's layout, grown by the trailer
+// when the block carries one (same alignment), so the inner allocator's guarantees hold for
+// the caller's part of the block; the trailer is written and read only inside blocks the
+// inner allocator returned, and table slots only through `owner_table`.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(outer) = outer_size(layout) else {
+        let band = self.band(layout.size());
+        let Some(outer) = outer_layout(layout, band) else {
             return ptr::null_mut();
         };
-        // SAFETY: `outer` has a non-zero size (at least the trailer) and a valid alignment.
+        // SAFETY: `outer` has a non-zero size (the caller's, or at least the trailer) and a
+        // valid alignment.
         let block = unsafe { self.inner.alloc(outer) };
         if !block.is_null() {
-            let owner = charge_alloc(layout.size());
-            // SAFETY: `block` holds `outer.size() = layout.size() + TRAILER_BYTES` bytes.
-            unsafe { write_owner(block, layout.size(), owner) };
+            // SAFETY: `block` is fresh, `outer` bytes, for this band.
+            unsafe { self.own(block, layout.size(), band) };
         }
         block
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some(outer) = outer_size(layout) else {
+        let band = self.band(layout.size());
+        let Some(outer) = outer_layout(layout, band) else {
             return ptr::null_mut();
         };
         // SAFETY: as in `alloc`.
         let block = unsafe { self.inner.alloc_zeroed(outer) };
         if !block.is_null() {
-            let owner = charge_alloc(layout.size());
-            // SAFETY: as in `alloc`; the trailer lies past the zeroed bytes the caller sees.
-            unsafe { write_owner(block, layout.size(), owner) };
+            // SAFETY: as in `alloc`; a trailer lies past the zeroed bytes the caller sees.
+            unsafe { self.own(block, layout.size(), band) };
         }
         block
     }
 
     #[inline]
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        let size = layout.size();
+        let band = self.band(size);
         // SAFETY: the caller passes a live block of this allocator with its layout.
-        let owner = unsafe { read_owner(block, layout.size()) };
-        charge_free(owner, layout.size());
+        let owner = unsafe { self.take_owner(block, size, band) };
+        charge_free(owner, size);
         // SAFETY: the block was allocated by `inner` with exactly this outer layout, which
         // was valid then and is computed the same way now.
         unsafe {
-            self.inner.dealloc(
-                block,
-                Layout::from_size_align_unchecked(layout.size() + TRAILER_BYTES, layout.align()),
-            )
+            let outer = Layout::from_size_align_unchecked(outer_size(size, band), layout.align());
+            self.inner.dealloc(block, outer)
         }
     }
 
     #[inline]
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new_layout = Layout::from_size_align(new_size, layout.align()).ok();
-        let Some(new_outer) = new_layout.and_then(outer_size) else {
+        let (old_size, align) = (layout.size(), layout.align());
+        let (old_band, new_band) = (self.band(old_size), self.band(new_size));
+        let new_outer = Layout::from_size_align(new_size, align)
+            .ok()
+            .and_then(|l| outer_layout(l, new_band));
+        let Some(new_outer) = new_outer else {
             return ptr::null_mut();
         };
         // SAFETY: the caller passes a live block of this allocator with its layout.
-        let owner = unsafe { read_owner(block, layout.size()) };
+        let owner = unsafe { self.take_owner(block, old_size, old_band) };
         // SAFETY: the old outer layout is the one the block was allocated with (see
-        // `dealloc`); `new_outer.size()` is non-zero and valid for this alignment.
+        // `dealloc`); `new_outer` is non-zero and a valid size for this alignment.
         let moved = unsafe {
+            let old_outer = outer_size(old_size, old_band);
             self.inner.realloc(
                 block,
-                Layout::from_size_align_unchecked(layout.size() + TRAILER_BYTES, layout.align()),
+                Layout::from_size_align_unchecked(old_outer, align),
                 new_outer.size(),
             )
         };
-        if !moved.is_null() {
-            // A realloc is the free of the old size, charged to the block's owner, and the
-            // allocation of the new size by whoever runs now.
-            charge_free(owner, layout.size());
-            let new_owner = charge_alloc(new_size);
-            // SAFETY: `moved` holds `new_size + TRAILER_BYTES` bytes.
-            unsafe { write_owner(moved, new_size, new_owner) };
+        if moved.is_null() {
+            // The block is still the caller's: give its owner back.
+            if let (Some(k), true) = (old_band, owner != UNTRACKED) {
+                if let Some(slot) = owner_table::claim(block as usize, k) {
+                    slot.store(owner, Relaxed);
+                }
+            }
+            return moved;
         }
+        // A realloc is the free of the old size, charged to the block's owner, and the
+        // allocation of the new size by whoever runs now.
+        charge_free(owner, old_size);
+        // SAFETY: `moved` is a fresh block of `new_outer` bytes for `new_band`.
+        unsafe { self.own(moved, new_size, new_band) };
         moved
     }
 }

@@ -19,6 +19,7 @@ mod error;
 mod init;
 mod metrics;
 mod monitor;
+mod owner_table;
 mod record;
 pub mod report;
 pub mod sampler;
@@ -30,7 +31,7 @@ mod store;
 mod task;
 mod tracked;
 
-pub use allocator::{TrackingAllocator, TRAILER_BYTES};
+pub use allocator::{OwnerPlacement, TrackingAllocator, TRAILER_BYTES};
 pub use buckets::HeapTotals;
 pub use config::{configure, Config};
 pub use context::current_task_id;

@@ -6,12 +6,12 @@
 mod robust_support;
 
 use memscope_runtime::{Outcome, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, block_on, task, yield_once, FailingAlloc};
+use robust_support::{assert_books_match_inner, block_on, task, yield_once, FailingAlloc, TRAILER};
 use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 const HELD: usize = 10_000;
 const BOXED: usize = 500;

@@ -8,12 +8,12 @@
 mod robust_support;
 
 use memscope_runtime::{TaskType, Tracked};
-use robust_support::{assert_books_match_inner, block_on, outer, task, FailingAlloc};
+use robust_support::{assert_books_match_inner, block_on, outer, task, FailingAlloc, TRAILER};
 use std::alloc::{GlobalAlloc, Layout};
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 const BIG: usize = 1 << 20;
 

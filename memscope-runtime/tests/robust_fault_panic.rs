@@ -7,12 +7,12 @@
 mod robust_support;
 
 use memscope_runtime::{Outcome, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, block_on, task, yield_once, FailingAlloc};
+use robust_support::{assert_books_match_inner, block_on, task, yield_once, FailingAlloc, TRAILER};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 const BLOCK: usize = 1000;
 const BURST: usize = 100;

@@ -6,13 +6,13 @@
 mod robust_support;
 
 use memscope_runtime::{Outcome, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, FailingAlloc};
+use robust_support::{assert_books_match_inner, FailingAlloc, TRAILER};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 const TASKS: usize = 100;
 const HELD: usize = 1000;

@@ -7,13 +7,13 @@
 mod robust_support;
 
 use memscope_runtime::{Outcome, ScopeHandle, TaskId, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, block_on, task, FailingAlloc};
+use robust_support::{assert_books_match_inner, block_on, task, FailingAlloc, TRAILER};
 use std::cell::RefCell;
 use std::sync::Mutex;
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 /// Allocates and frees outside any task while the thread tears down.
 struct Untracked;

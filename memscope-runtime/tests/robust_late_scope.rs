@@ -10,11 +10,11 @@
 mod robust_support;
 
 use memscope_runtime::{configure, Config, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, block_on, FailingAlloc};
+use robust_support::{assert_books_match_inner, block_on, FailingAlloc, TRAILER};
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 #[test]
 fn late_charges_keep_the_record_alive_and_in_the_books() {

@@ -12,11 +12,11 @@
 mod robust_support;
 
 use memscope_runtime::{configure, Config, TaskType, Tracked};
-use robust_support::{assert_books_match_inner, FailingAlloc};
+use robust_support::{assert_books_match_inner, FailingAlloc, TRAILER};
 
 #[global_allocator]
 static GLOBAL: memscope_runtime::TrackingAllocator<FailingAlloc> =
-    memscope_runtime::TrackingAllocator::new(FailingAlloc::new());
+    memscope_runtime::TrackingAllocator::with_placement(FailingAlloc::new(), TRAILER);
 
 const ROUNDS: usize = 8;
 const TASKS: usize = 2000;

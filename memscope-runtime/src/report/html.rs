@@ -138,7 +138,7 @@ fn cards(o: &mut String, s: &MemorySnapshot) {
     let tracked = s.tracked();
     let all = s.all_heap_traffic();
     let blocks = all.allocation_count.saturating_sub(all.free_count);
-    let trailers = blocks.saturating_mul(crate::TRAILER_BYTES as u64);
+    let owner_words = blocks.saturating_mul(crate::TRAILER_BYTES as u64);
     let retained: u64 = s.tasks.iter().map(|t| t.retained_bytes).sum();
     let untracked_share = if all.allocated_bytes == 0 {
         0.0
@@ -174,11 +174,11 @@ fn cards(o: &mut String, s: &MemorySnapshot) {
             ),
         ),
         (
-            human_bytes(s.tracker.live_bytes() + trailers),
+            human_bytes(s.tracker.live_bytes() + owner_words),
             format!(
-                "memscope overhead: {} books + {} trailers",
+                "memscope overhead: {} books + {} owner words",
                 human_bytes(s.tracker.live_bytes()),
-                human_bytes(trailers)
+                human_bytes(owner_words)
             ),
         ),
     ];

@@ -4,7 +4,7 @@
 //! memscope · 1,203 tasks started, 3 running, at most 57 at once · 8.2 s since start
 //! tracked    12.3 MiB allocated in 45,678 allocations · 1.2 MiB live · 90.1% freed
 //! untracked  4.0 MiB allocated (24.5% of all heap bytes allocated) · 1.1 MiB live
-//! overhead   300.0 KiB live in memscope's books + 96.4 KiB block trailers (12,345 live blocks × 8 B)
+//! overhead   300.0 KiB live in memscope's books + 96.4 KiB owner words (12,345 live blocks × 8 B)
 //!
 //! by task type     tasks  done %   peak max  mean peak       live   retained     allocs  wait ms
 //! …
@@ -67,7 +67,7 @@ fn header(out: &mut String, s: &MemorySnapshot) {
     let blocks = all.allocation_count.saturating_sub(all.free_count);
     let _ = writeln!(
         out,
-        "overhead   {} live in memscope's books + {} block trailers ({} live blocks × {} B)",
+        "overhead   {} live in memscope's books + {} owner words ({} live blocks × {} B)",
         human_bytes(s.tracker.live_bytes()),
         human_bytes(blocks.saturating_mul(TRAILER_BYTES as u64)),
         thousands(blocks),

@@ -5,14 +5,21 @@
 //! beside memscope's books, an independent count of what reached the inner allocator:
 //! at a quiet moment (no tracked scope open, no other thread running) the books'
 //! `all_heap_traffic()` must equal that count exactly, bytes less one trailer per block.
+//! They keep every owner in a trailer ([`TRAILER`]) so that this holds byte for byte;
+//! `robust_owner_table` covers the out-of-band placement.
 #![allow(dead_code)]
 
-use memscope_runtime::{snapshot, MemorySnapshot, TaskId, TaskMemoryProfile, TRAILER_BYTES};
+use memscope_runtime::{
+    snapshot, MemorySnapshot, OwnerPlacement, TaskId, TaskMemoryProfile, TRAILER_BYTES,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
+
+/// The owner placement of the binaries that compare bytes with the inner allocator.
+pub const TRAILER: OwnerPlacement = OwnerPlacement::Trailer;
 
 /// The system allocator, counting every block it hands out and takes back, and failing
 /// on demand: while [`FailingAlloc::fail_from`] is set, any request of at least that many
