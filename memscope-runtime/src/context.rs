@@ -283,7 +283,6 @@ mod tests {
             TaskType::Unspecified,
             None,
             0,
-            0,
         )
     }
 

@@ -16,7 +16,7 @@ use crate::task::{Outcome, TaskId, TaskType};
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 
 /// A task's name, kept in the cheapest form it came in: spawning by source location or
 /// with a `&'static str` name allocates nothing.
@@ -73,17 +73,18 @@ impl Pending {
     }
 }
 
-/// One tracked task's identity and books.
+/// One tracked task's identity and books: 144 bytes, so that with its `Arc` counts it
+/// fills a 160-byte size class (records of finished tasks that still own memory are kept,
+/// so their size is part of what tracking costs in memory; see BENCHMARKS.md).
 #[derive(Debug)]
 pub(crate) struct TaskRecord {
     pub id: TaskId,
     pub name: TaskName,
     pub task_type: TaskType,
-    /// The store shard holding the record.
-    pub shard: usize,
     /// Index in its shard's table of running tasks (set and read under the shard's lock).
-    pub slot: AtomicUsize,
-    pub parent: Option<TaskId>,
+    pub slot: AtomicU32,
+    /// Raw id of the parent task, 0 for none (ids start at 1): half an `Option<TaskId>`.
+    parent: u64,
     /// Size of the tracked future's state, in bytes.
     pub future_size: u64,
     /// Nanoseconds since the tracker's epoch when the task was created.
@@ -116,15 +117,13 @@ impl TaskRecord {
         task_type: TaskType,
         parent: Option<TaskId>,
         future_size: usize,
-        shard: usize,
     ) -> Self {
         TaskRecord {
             id,
             name,
             task_type,
-            shard,
-            slot: AtomicUsize::new(usize::MAX),
-            parent,
+            slot: AtomicU32::new(u32::MAX),
+            parent: parent.map_or(0, TaskId::as_u64),
             future_size: future_size as u64,
             created_ns: clock::now_ns(),
             ended_ns: AtomicU64::new(0),
@@ -139,6 +138,11 @@ impl TaskRecord {
             polls: AtomicU64::new(0),
             poll_ns: AtomicU64::new(0),
         }
+    }
+
+    /// The task that was running where this one was created.
+    pub(crate) fn parent(&self) -> Option<TaskId> {
+        (self.parent != 0).then(|| TaskId::from_u64(self.parent))
     }
 
     /// Folds a thread's pending batch into the record. Called by a thread leaving one of
@@ -245,7 +249,6 @@ mod tests {
             TaskType::IoIntensive,
             None,
             64,
-            0,
         )
     }
 
@@ -290,5 +293,13 @@ mod tests {
         assert!(r.finish(Outcome::Panicked));
         assert!(!r.finish(Outcome::Cancelled));
         assert_eq!(r.outcome(), Outcome::Panicked);
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size {
+    #[test]
+    fn a_record_with_its_arc_counts_fits_160_bytes() {
+        assert_eq!(size_of::<super::TaskRecord>() + 2 * size_of::<usize>(), 160);
     }
 }

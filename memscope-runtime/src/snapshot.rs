@@ -120,7 +120,7 @@ impl TaskMemoryProfile {
             id: rec.id,
             name: String::new(),
             task_type: rec.task_type,
-            parent: rec.parent,
+            parent: rec.parent(),
             outcome,
             allocated_bytes,
             allocation_count: rec.alloc_count.load(Relaxed),

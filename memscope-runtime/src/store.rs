@@ -124,14 +124,14 @@ impl Books {
             }
         };
         // Relaxed: the slot is only read under the books' lock.
-        rec.slot.store(slot, Relaxed);
+        rec.slot.store(slot as u32, Relaxed);
         self.active[slot] = Some(Arc::clone(rec));
         self.active_count += 1;
         self.started += 1;
     }
 
     fn remove_active(&mut self, rec: &TaskRecord) {
-        let slot = rec.slot.load(Relaxed);
+        let slot = rec.slot.load(Relaxed) as usize;
         if let Some(entry) = self.active.get_mut(slot).filter(|e| e.is_some()) {
             *entry = None;
             self.free_slots.push(slot);
@@ -150,6 +150,12 @@ impl Books {
         }
         self.next_sweep = (self.lingering.len() * 2).max(64);
     }
+}
+
+/// The shard holding a task's books: consecutive ids, consecutive shards, so the load
+/// spreads evenly and each shard's retention holds its share of the most recent tasks.
+fn shard_of(id: TaskId) -> usize {
+    (id.as_u64() % SHARDS as u64) as usize
 }
 
 /// Locks one shard of the books; a panic elsewhere while holding it does not poison it
@@ -184,18 +190,8 @@ pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) 
     };
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
-    // Consecutive tasks go to consecutive shards: the load spreads evenly and each shard's
-    // retention holds its share of the most recent tasks.
-    let shard = (id.as_u64() % SHARDS as u64) as usize;
-    let rec = Arc::new(TaskRecord::new(
-        id,
-        name,
-        task_type,
-        parent,
-        future_size,
-        shard,
-    ));
-    lock(shard).insert_active(&rec);
+    let rec = Arc::new(TaskRecord::new(id, name, task_type, parent, future_size));
+    lock(shard_of(id)).insert_active(&rec);
     // Relaxed: statistics, each exact on its own. The peak is read first: it rarely
     // changes, and a read keeps its cache line shared between the workers.
     let running = RUNNING.fetch_add(1, Relaxed) + 1;
@@ -215,7 +211,7 @@ pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
     let now_ns = clock::now_ns();
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
-    let mut books = lock(rec.shard);
+    let mut books = lock(shard_of(rec.id));
     books.remove_active(rec);
     if !books.windows.is_empty() {
         let profile = TaskMemoryProfile::read_unnamed(rec, now_ns);
@@ -282,7 +278,7 @@ mod tests {
     fn finished_tasks_beyond_retention_are_folded_or_linger() {
         let a = register("store-test-a".into(), TaskType::IoIntensive, 8);
         let b = register("store-test-b".into(), TaskType::IoIntensive, 8);
-        assert_eq!(b.parent, None);
+        assert_eq!(b.parent(), None);
         // `b` still holds 100 bytes when it finishes.
         b.flush(&crate::record::Pending {
             alloc_bytes: 100,
@@ -293,7 +289,11 @@ mod tests {
         });
         finish(&a, Outcome::Completed);
         finish(&b, Outcome::Completed);
-        assert!(lock(a.shard).active.iter().flatten().all(|r| r.id != a.id));
-        assert!(lock(b.shard).records().any(|r| r.id == b.id));
+        assert!(lock(shard_of(a.id))
+            .active
+            .iter()
+            .flatten()
+            .all(|r| r.id != a.id));
+        assert!(lock(shard_of(b.id)).records().any(|r| r.id == b.id));
     }
 }
