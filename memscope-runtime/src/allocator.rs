@@ -118,15 +118,6 @@ impl<A> TrackingAllocator<A> {
     pub const fn placement(&self) -> OwnerPlacement {
         self.placement
     }
-
-    /// The owner table's size band of a block of `size` bytes; `None`: a trailer.
-    #[inline]
-    fn band(&self, size: usize) -> Option<u32> {
-        match self.placement {
-            OwnerPlacement::Trailer => None,
-            OwnerPlacement::SizeClasses => owner_table::band(size, TRAILER_BYTES),
-        }
-    }
 }
 
 impl<A: Default> Default for TrackingAllocator<A> {
@@ -156,6 +147,18 @@ fn outer_layout(layout: Layout, band: Option<u32>) -> Option<Layout> {
         None => {
             Layout::from_size_align(layout.size().checked_add(TRAILER_BYTES)?, layout.align()).ok()
         }
+    }
+}
+
+/// The owner table's size band of a block of `size` bytes; `None`: a trailer. `TABLE` is
+/// whether the placement uses the table at all: a constant in each of the two copies of
+/// the hook, so the trailer-only copy has no trace of the table.
+#[inline]
+fn band<const TABLE: bool>(size: usize) -> Option<u32> {
+    if TABLE {
+        owner_table::band(size, TRAILER_BYTES)
+    } else {
+        None
     }
 }
 
@@ -274,7 +277,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     ///
     /// # Safety
     /// `block` must be a fresh block of the inner allocator of `outer_size(size, band)`
-    /// bytes, with `band == self.band(size)`.
+    /// bytes, with `band` the block's band.
     #[inline]
     unsafe fn own(&self, block: *mut u8, size: usize, band: Option<u32>) {
         match band {
@@ -311,46 +314,42 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     }
 }
 
-// SAFETY: every method forwards to `inner` with the caller's layout, grown by the trailer
-// when the block carries one (same alignment), so the inner allocator's guarantees hold for
-// the caller's part of the block; the trailer is written and read only inside blocks the
-// inner allocator returned, and table slots only through `owner_table`.
-unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
+impl<A: GlobalAlloc> TrackingAllocator<A> {
+    /// `alloc` (or `alloc_zeroed`) with the owner placed as `TABLE` says.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::alloc`].
     #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let band = self.band(layout.size());
+    unsafe fn alloc_placed<const TABLE: bool>(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        let band = band::<TABLE>(layout.size());
         let Some(outer) = outer_layout(layout, band) else {
             return ptr::null_mut();
         };
         // SAFETY: `outer` has a non-zero size (the caller's, or at least the trailer) and a
         // valid alignment.
-        let block = unsafe { self.inner.alloc(outer) };
-        if !block.is_null() {
-            // SAFETY: `block` is fresh, `outer` bytes, for this band.
-            unsafe { self.own(block, layout.size(), band) };
-        }
-        block
-    }
-
-    #[inline]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let band = self.band(layout.size());
-        let Some(outer) = outer_layout(layout, band) else {
-            return ptr::null_mut();
+        let block = unsafe {
+            if zeroed {
+                self.inner.alloc_zeroed(outer)
+            } else {
+                self.inner.alloc(outer)
+            }
         };
-        // SAFETY: as in `alloc`.
-        let block = unsafe { self.inner.alloc_zeroed(outer) };
         if !block.is_null() {
-            // SAFETY: as in `alloc`; a trailer lies past the zeroed bytes the caller sees.
+            // SAFETY: `block` is fresh, `outer` bytes, for this band (a trailer lies past
+            // the zeroed bytes the caller sees).
             unsafe { self.own(block, layout.size(), band) };
         }
         block
     }
 
+    /// `dealloc` with the owner placed as `TABLE` says.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::dealloc`].
     #[inline]
-    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+    unsafe fn dealloc_placed<const TABLE: bool>(&self, block: *mut u8, layout: Layout) {
         let size = layout.size();
-        let band = self.band(size);
+        let band = band::<TABLE>(size);
         // SAFETY: the caller passes a live block of this allocator with its layout.
         let owner = unsafe { self.take_owner(block, size, band) };
         charge_free(owner, size);
@@ -362,10 +361,19 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         }
     }
 
+    /// `realloc` with the owner placed as `TABLE` says.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::realloc`].
     #[inline]
-    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    unsafe fn realloc_placed<const TABLE: bool>(
+        &self,
+        block: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
         let (old_size, align) = (layout.size(), layout.align());
-        let (old_band, new_band) = (self.band(old_size), self.band(new_size));
+        let (old_band, new_band) = (band::<TABLE>(old_size), band::<TABLE>(new_size));
         let new_outer = Layout::from_size_align(new_size, align)
             .ok()
             .and_then(|l| outer_layout(l, new_band));
@@ -375,7 +383,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: the caller passes a live block of this allocator with its layout.
         let owner = unsafe { self.take_owner(block, old_size, old_band) };
         // SAFETY: the old outer layout is the one the block was allocated with (see
-        // `dealloc`); `new_outer` is non-zero and a valid size for this alignment.
+        // `dealloc_placed`); `new_outer` is non-zero and a valid size for this alignment.
         let moved = unsafe {
             let old_outer = outer_size(old_size, old_band);
             self.inner.realloc(
@@ -399,5 +407,75 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: `moved` is a fresh block of `new_outer` bytes for `new_band`.
         unsafe { self.own(moved, new_size, new_band) };
         moved
+    }
+}
+
+// SAFETY: every method forwards to `inner` with the caller's layout, grown by the trailer
+// when the block carries one (same alignment), so the inner allocator's guarantees hold for
+// the caller's part of the block; the trailer is written and read only inside blocks the
+// inner allocator returned, and table slots only through `owner_table`. The placement is
+// fixed for the allocator's life, so a block is freed by the same copy that made it.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            match self.placement {
+                OwnerPlacement::Trailer => self.alloc_placed::<false>(layout, false),
+                OwnerPlacement::SizeClasses => self.alloc_placed::<true>(layout, false),
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            match self.placement {
+                OwnerPlacement::Trailer => self.alloc_placed::<false>(layout, true),
+                OwnerPlacement::SizeClasses => self.alloc_placed::<true>(layout, true),
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            match self.placement {
+                OwnerPlacement::Trailer => self.dealloc_placed::<false>(block, layout),
+                OwnerPlacement::SizeClasses => self.dealloc_placed::<true>(block, layout),
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            match self.placement {
+                OwnerPlacement::Trailer => self.realloc_placed::<false>(block, layout, new_size),
+                OwnerPlacement::SizeClasses => self.realloc_placed::<true>(block, layout, new_size),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_allocator_keeps_the_trailer_on_glibc() {
+        let expected = if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            OwnerPlacement::Trailer
+        } else {
+            OwnerPlacement::SizeClasses
+        };
+        assert_eq!(TrackingAllocator::system().placement(), expected);
+        assert_eq!(
+            TrackingAllocator::new(System).placement(),
+            OwnerPlacement::SizeClasses
+        );
     }
 }

@@ -41,9 +41,11 @@ struct Region {
     leaves: [AtomicPtr<AtomicUsize>; BANDS],
 }
 
-/// The region directory: 2^18 pointers (2 MiB of zero-initialised, untouched memory).
-static DIRECTORY: [AtomicPtr<Region>; REGIONS] =
-    [const { AtomicPtr::new(ptr::null_mut()) }; REGIONS];
+/// The region directory, 2^18 region pointers (2 MiB of addresses, touched only where a
+/// region is used), mapped at the first table block: a static of that size would move the
+/// heap of every program, whether it uses the table or not.
+type Directory = [AtomicPtr<Region>; REGIONS];
+static DIRECTORY: AtomicPtr<Directory> = AtomicPtr::new(ptr::null_mut());
 
 /// The size band of a block whose owner belongs in the table, or `None` when its owner goes
 /// in a trailer: sizes in (64 B, 256 KiB] that end within 8 bytes of a class boundary of
@@ -68,7 +70,19 @@ pub(crate) fn band(size: usize, trailer_bytes: usize) -> Option<u32> {
 #[inline]
 fn slot(addr: usize, k: u32, create: bool) -> Option<&'static AtomicUsize> {
     let region = addr >> REGION_SHIFT;
-    let entry = DIRECTORY.get(region)?;
+    if region >= REGIONS {
+        return None;
+    }
+    let mut directory = DIRECTORY.load(Acquire);
+    if directory.is_null() {
+        if !create {
+            return None;
+        }
+        directory = install(&DIRECTORY, size_of::<Directory>())?;
+    }
+    // SAFETY: a non-null `DIRECTORY` points to a mapped, zeroed (all null) directory that is
+    // never unmapped; `region` is in bounds (checked above).
+    let entry = unsafe { (*directory).get_unchecked(region) };
     let mut node = entry.load(Acquire);
     if node.is_null() {
         if !create {
