@@ -16,6 +16,8 @@ use std::task::{Context, Poll};
 #[global_allocator]
 static GLOBAL: TrackingAllocator<System> = TrackingAllocator::system();
 
+memscope_bench::installed!(Installed = GLOBAL);
+
 fn alloc_free(c: &mut Criterion) {
     let sizes = mixed_sizes(1024);
     let task = Tracked::named(std::future::pending::<()>(), "criterion");
@@ -25,10 +27,10 @@ fn alloc_free(c: &mut Criterion) {
         b.iter(|| pairs(&System, black_box(&sizes)))
     });
     g.bench_function("memscope_outside_task", |b| {
-        b.iter(|| pairs(&GLOBAL, black_box(&sizes)))
+        b.iter(|| pairs(&Installed, black_box(&sizes)))
     });
     g.bench_function("memscope_inside_task", |b| {
-        b.iter(|| scope.run(|| pairs(&GLOBAL, black_box(&sizes))))
+        b.iter(|| scope.run(|| pairs(&Installed, black_box(&sizes))))
     });
     g.finish();
 }

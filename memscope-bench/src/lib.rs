@@ -18,6 +18,51 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
+/// Declares `$name`, a unit type whose `GlobalAlloc` methods call the `static` allocator
+/// `$global` (the binary's `#[global_allocator]`) inline. The micro-benchmarks reach the
+/// tracking allocator through it, as a program's allocation shims reach the installed
+/// `static`: the compiler sees the static itself and folds what is constant in it (a
+/// `TrackingAllocator`'s owner placement), which calling it through a generic `&`
+/// parameter would leave to run time.
+#[macro_export]
+macro_rules! installed {
+    ($name:ident = $global:path) => {
+        struct $name;
+
+        // SAFETY: every method forwards its arguments unchanged to `$global`.
+        unsafe impl ::std::alloc::GlobalAlloc for $name {
+            #[inline(always)]
+            unsafe fn alloc(&self, layout: ::std::alloc::Layout) -> *mut u8 {
+                // SAFETY: forwarded from our caller.
+                unsafe { ::std::alloc::GlobalAlloc::alloc(&$global, layout) }
+            }
+
+            #[inline(always)]
+            unsafe fn alloc_zeroed(&self, layout: ::std::alloc::Layout) -> *mut u8 {
+                // SAFETY: forwarded from our caller.
+                unsafe { ::std::alloc::GlobalAlloc::alloc_zeroed(&$global, layout) }
+            }
+
+            #[inline(always)]
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: ::std::alloc::Layout) {
+                // SAFETY: forwarded from our caller.
+                unsafe { ::std::alloc::GlobalAlloc::dealloc(&$global, ptr, layout) }
+            }
+
+            #[inline(always)]
+            unsafe fn realloc(
+                &self,
+                ptr: *mut u8,
+                layout: ::std::alloc::Layout,
+                new_size: usize,
+            ) -> *mut u8 {
+                // SAFETY: forwarded from our caller.
+                unsafe { ::std::alloc::GlobalAlloc::realloc(&$global, ptr, layout, new_size) }
+            }
+        }
+    };
+}
+
 /// Prints one result line for the suite to read.
 pub fn emit(key: &str, value: impl Display) {
     println!("{key} {value}");

@@ -1,9 +1,10 @@
 //! Per-operation costs measured in one process, alternating batches (ABBA) through the
-//! tracking allocator (the binary's `#[global_allocator]`, called directly) and through
-//! the inner allocator called directly, so both go through identical calling code.
+//! tracking allocator (the binary's `#[global_allocator]`, called directly through a
+//! handle declared with [`installed!`](crate::installed)) and through the inner allocator
+//! called directly, so both go through identical calling code.
 
 use crate::{abba, emit, keep, median, median_diff, median_ratio, mixed_sizes, noop_waker, per_op};
-use memscope_runtime::{configure, Config, ScopeHandle, Tracked, TrackingAllocator};
+use memscope_runtime::{configure, Config, ScopeHandle, Tracked};
 use std::alloc::{GlobalAlloc, Layout};
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -109,9 +110,9 @@ fn emit_pairs(label: &str, r: &[Vec<f64>]) {
 
 /// Runs every micro-benchmark with `global` (the binary's global allocator) against
 /// `inner` (the allocator it wraps) and prints `label.*` result lines.
-pub fn run<A: GlobalAlloc + Sync + 'static>(
+pub fn run<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(
     label: &str,
-    global: &'static TrackingAllocator<A>,
+    global: &'static G,
     inner: &'static A,
     reps: usize,
 ) {
@@ -170,9 +171,9 @@ pub fn run<A: GlobalAlloc + Sync + 'static>(
     polls(label, reps / 4);
 }
 
-fn cross_thread<A: GlobalAlloc + Sync + 'static>(
+fn cross_thread<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(
     label: &str,
-    global: &'static TrackingAllocator<A>,
+    global: &'static G,
     inner: &'static A,
     sizes: &[usize],
     scope: &ScopeHandle,

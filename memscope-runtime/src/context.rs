@@ -36,7 +36,6 @@ pub(crate) struct ThreadState {
     /// Allocations and frees after which the batch is flushed: [`FLUSH_OPS`], or 1 (every
     /// one) around a spawn (see [`enter_eager`]).
     flush_ops: Cell<u64>,
-    current_id: Cell<u64>,
     // The running task's batch, one cell per counter (see `Pending` for their meaning).
     alloc_bytes: Cell<u64>,
     alloc_count: Cell<u64>,
@@ -51,7 +50,6 @@ thread_local! {
     static STATE: ThreadState = const {
         ThreadState {
             current: Cell::new(ptr::null()),
-            current_id: Cell::new(0),
             internal_depth: Cell::new(0),
             alloc_bytes: Cell::new(0),
             alloc_count: Cell::new(0),
@@ -77,6 +75,16 @@ impl ThreadState {
     #[inline]
     pub(crate) fn current_ptr(&self) -> *const TaskRecord {
         self.current.get()
+    }
+
+    /// The running task's record, if any.
+    #[inline]
+    pub(crate) fn current_record(&self) -> Option<&TaskRecord> {
+        let current = self.current.get();
+        // SAFETY: a non-null slot was set by `enter_with` from a `&TaskRecord` whose `Scope`
+        // guard is alive on this thread (scopes end in reverse order of entry, each putting
+        // back the slot it found), so the record outlives this borrow of the thread-local.
+        (!current.is_null()).then(|| unsafe { &*current })
     }
 
     #[inline]
@@ -125,18 +133,16 @@ impl ThreadState {
         }
     }
 
-    fn put_batch(&self, p: Pending) {
-        self.alloc_bytes.set(p.alloc_bytes);
-        self.alloc_count.set(p.alloc_count);
-        self.free_bytes.set(p.free_bytes);
-        self.free_count.set(p.free_count);
-        self.delta.set(p.delta);
-        self.max_delta.set(p.max_delta);
-        self.foreign_base.set(p.foreign_base);
+    /// Moves the batch into `rec` (the running task's record) and starts a new one.
+    /// Kept out of line: the allocator hook calls it rarely, and inlined it would weigh
+    /// on every allocation.
+    #[inline(never)]
+    pub(crate) fn flush_into(&self, rec: &TaskRecord) {
+        self.flush_batch(rec);
     }
 
-    /// Moves the batch into `rec` (the running task's record) and starts a new one.
-    pub(crate) fn flush_into(&self, rec: &TaskRecord) {
+    #[inline]
+    fn flush_batch(&self, rec: &TaskRecord) {
         if self.alloc_count.get() + self.free_count.get() == 0 {
             return;
         }
@@ -144,6 +150,7 @@ impl ThreadState {
         self.start_batch(rec);
     }
 
+    #[inline]
     fn start_batch(&self, rec: &TaskRecord) {
         // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
         self.foreign_base.set(rec.foreign_free_bytes.load(Relaxed));
@@ -162,26 +169,23 @@ impl ThreadState {
 /// # }
 /// ```
 pub fn current_task_id() -> Option<TaskId> {
-    with_state(|s| s.current_id.get())
-        .filter(|&id| id != 0)
-        .map(TaskId::from_u64)
+    with_state(|s| s.current_record().map(|r| r.id)).flatten()
 }
 
 /// While alive, the thread runs `rec`'s task: its heap traffic is charged to it.
 /// Dropping it flushes the batch and restores the enclosing task (nesting works).
+///
+/// Entering a scope inside another task's flushes that task's batch, so the guard only
+/// has to remember which task it interrupted; the enclosing task starts a new batch when
+/// the scope ends.
 pub(crate) struct Scope<'a> {
     rec: &'a TaskRecord,
     eager: bool,
-    /// `None` when the thread-local is gone: the scope then changes nothing.
-    saved: Option<Enclosing>,
+    /// False when the thread-local is gone: the scope then changes nothing.
+    entered: bool,
+    /// The task this scope interrupted; null for none.
+    enclosing: *const TaskRecord,
     _not_send: PhantomData<*const ()>,
-}
-
-/// What a scope replaced: the enclosing task and, when there is one, its batch.
-struct Enclosing {
-    current: *const TaskRecord,
-    current_id: u64,
-    batch: Option<Pending>,
 }
 
 /// Makes `rec` the running task of this thread until the returned guard drops: the scope of
@@ -201,26 +205,21 @@ pub(crate) fn enter_eager(rec: &TaskRecord) -> Scope<'_> {
 
 #[inline]
 fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
-    let saved = with_state(|s| {
-        let current = s.current.get();
-        let enclosing = Enclosing {
-            current,
-            current_id: s.current_id.get(),
-            // Outside any task the batch is empty: nothing to keep.
-            batch: (!current.is_null()).then(|| s.take_batch()),
-        };
+    let enclosing = with_state(|s| {
+        if let Some(outer) = s.current_record() {
+            s.flush_batch(outer);
+        }
         if eager {
             s.flush_ops.set(1);
         }
         s.start_batch(rec);
-        s.current.set(rec);
-        s.current_id.set(rec.id.as_u64());
-        enclosing
+        s.current.replace(rec)
     });
     Scope {
         rec,
         eager,
-        saved,
+        entered: enclosing.is_some(),
+        enclosing: enclosing.unwrap_or(ptr::null()),
         _not_send: PhantomData,
     }
 }
@@ -228,21 +227,20 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
 impl Drop for Scope<'_> {
     #[inline]
     fn drop(&mut self) {
-        let Some(enclosing) = self.saved.take() else {
+        if !self.entered {
             return;
-        };
+        }
         with_state(|s| {
             if s.alloc_count.get() + s.free_count.get() > 0 {
                 self.rec.flush(&s.take_batch());
             }
-            s.current.set(enclosing.current);
-            s.current_id.set(enclosing.current_id);
             if self.eager {
                 // Eager scopes are never nested in one another (only a spawn opens one).
                 s.flush_ops.set(FLUSH_OPS);
             }
-            if let Some(batch) = enclosing.batch {
-                s.put_batch(batch);
+            s.current.set(self.enclosing);
+            if let Some(outer) = s.current_record() {
+                s.start_batch(outer);
             }
         });
     }

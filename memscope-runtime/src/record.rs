@@ -186,6 +186,7 @@ impl TaskRecord {
     }
 
     /// Records one finished poll.
+    #[inline]
     pub(crate) fn add_poll(&self, poll_ns: u64) {
         bump(&self.polls, 1);
         if poll_ns > 0 {

@@ -8,10 +8,12 @@ use mimalloc::MiMalloc;
 static GLOBAL: TrackingAllocator<MiMalloc> = TrackingAllocator::new(MiMalloc);
 static INNER: MiMalloc = MiMalloc;
 
+memscope_bench::installed!(Installed = GLOBAL);
+
 fn main() {
     let reps = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(201);
-    memscope_bench::micro::run("mimalloc", &GLOBAL, &INNER, reps);
+    memscope_bench::micro::run("mimalloc", &Installed, &INNER, reps);
 }

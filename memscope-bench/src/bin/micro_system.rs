@@ -8,10 +8,12 @@ use std::alloc::System;
 static GLOBAL: TrackingAllocator<System> = TrackingAllocator::system();
 static INNER: System = System;
 
+memscope_bench::installed!(Installed = GLOBAL);
+
 fn main() {
     let reps = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(201);
-    memscope_bench::micro::run("system", &GLOBAL, &INNER, reps);
+    memscope_bench::micro::run("system", &Installed, &INNER, reps);
 }
