@@ -42,8 +42,9 @@ struct Region {
 }
 
 /// The region directory, 2^18 region pointers (2 MiB of addresses, touched only where a
-/// region is used), mapped at the first table block: a static of that size would move the
-/// heap of every program, whether it uses the table or not.
+/// region is used), mapped at the first table block. A `static` directory would save one
+/// load per table block (about 1 ns per alloc+free pair on mimalloc) but moves the heap of
+/// every program, table or not: with glibc, `Vec` growth measured ×1.1–1.6 slower then.
 type Directory = [AtomicPtr<Region>; REGIONS];
 static DIRECTORY: AtomicPtr<Directory> = AtomicPtr::new(ptr::null_mut());
 
