@@ -223,8 +223,9 @@ impl TaskRecord {
         Outcome::from_u8(self.outcome.load(Acquire))
     }
 
-    /// Marks the task finished; only the first call wins. Returns whether this call did.
-    pub(crate) fn finish(&self, outcome: Outcome) -> bool {
+    /// Marks the task finished; only the first call wins. Returns the end time (ns since
+    /// the epoch) when this call did, `None` when the task had already finished.
+    pub(crate) fn finish(&self, outcome: Outcome) -> Option<u64> {
         let ended = clock::now_ns().max(self.created_ns);
         let won = self
             .outcome
@@ -235,7 +236,7 @@ impl TaskRecord {
             // sees the outcome first and an end of 0 takes "now" (see `ended_ns_or_now`).
             self.ended_ns.store(ended, Release);
         }
-        won
+        won.then_some(ended)
     }
 }
 
@@ -291,8 +292,8 @@ mod tests {
     #[test]
     fn only_the_first_finish_counts() {
         let r = record();
-        assert!(r.finish(Outcome::Panicked));
-        assert!(!r.finish(Outcome::Cancelled));
+        assert!(r.finish(Outcome::Panicked).is_some());
+        assert!(r.finish(Outcome::Cancelled).is_none());
         assert_eq!(r.outcome(), Outcome::Panicked);
     }
 }

@@ -203,12 +203,11 @@ pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) 
 
 /// Ends a task's life with `outcome`; later calls for the same task do nothing.
 pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
-    if !rec.finish(outcome) {
+    let Some(now_ns) = rec.finish(outcome) else {
         return;
-    }
+    };
     let _internal = context::internal();
     let retention = Config::current().retention_limit().div_ceil(SHARDS);
-    let now_ns = clock::now_ns();
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
     let mut books = lock(shard_of(rec.id));
