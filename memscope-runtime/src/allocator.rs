@@ -1,9 +1,11 @@
-//! The allocator hook: with `owner_table`, the only `unsafe` code of memscope.
+//! The allocator hook: with `owner_table` and one dereference in `context`, the only
+//! `unsafe` code of memscope.
 //!
 //! Every block has an owner word: in an 8-byte trailer just past the bytes the caller
 //! asked for (written unaligned, so the layout's alignment is passed through unchanged), or,
 //! for sizes where a trailer would cost a whole size class of the inner allocator, in the
-//! out-of-band table of `owner_table` (see [`OwnerPlacement`]). The owner word is `UNTRACKED` (0), `TRACKER` (1) or the address of the allocating task's
+//! out-of-band table of `owner_table` (see [`OwnerPlacement`]). The owner word is
+//! `UNTRACKED` (0), `TRACKER` (1) or the address of the allocating task's
 //! record. A free reads it back, so it is charged to the task that allocated the block,
 //! whoever frees it: when the freeing thread runs that same task the free joins its
 //! thread-local batch; otherwise it is one `fetch_add` on the owner's record.
@@ -120,6 +122,8 @@ impl<A> TrackingAllocator<A> {
     }
 }
 
+/// Same as [`TrackingAllocator::new`] (owner placement [`OwnerPlacement::SizeClasses`]), also
+/// for `System`: use [`TrackingAllocator::system`] for the system allocator's own placement.
 impl<A: Default> Default for TrackingAllocator<A> {
     fn default() -> Self {
         Self::new(A::default())
