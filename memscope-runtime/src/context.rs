@@ -20,8 +20,9 @@ const FLUSH_OPS: u64 = 4096;
 
 /// Per-thread state read by the allocator hook.
 ///
-/// Invariant: outside any task (`current` null) the batch is empty, so entering a task from
-/// the top level saves nothing and leaving it restores nothing but the slot.
+/// Invariant: the batch belongs to the task in `current`, and is empty when there is none.
+/// A scope that interrupts a task flushes its batch first, and the interrupted task starts
+/// a new one when the scope ends, so no guard ever carries a batch.
 ///
 /// `repr(C)` keeps what every allocation reads (the slot, the internal depth, the stripe,
 /// the flush limit) together at the front, in the first cache line.

@@ -41,8 +41,8 @@ struct Region {
     leaves: [AtomicPtr<AtomicUsize>; BANDS],
 }
 
-/// The region directory, 2^18 region pointers (2 MiB of addresses, touched only where a
-/// region is used), mapped at the first table block. A `static` directory would save one
+/// The region directory, 2^18 region pointers (2 MiB of virtual memory, of which only the
+/// pages holding used regions are touched), mapped at the first table block. A `static` directory would save one
 /// load per table block (about 1 ns per alloc+free pair on mimalloc) but moves the heap of
 /// every program, table or not: with glibc, `Vec` growth measured ×1.1–1.6 slower then.
 type Directory = [AtomicPtr<Region>; REGIONS];
