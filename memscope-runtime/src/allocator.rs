@@ -14,7 +14,7 @@
 //! `try_with`, so it works during thread start-up and teardown.
 
 use crate::buckets;
-use crate::context::{self, ThreadState};
+use crate::context;
 use crate::owner_table;
 use crate::record::TaskRecord;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -191,7 +191,7 @@ fn charge_alloc(size: usize) -> usize {
             return UNTRACKED;
         }
         if s.pending_alloc(size) {
-            flush_current(s, current);
+            s.flush_running();
         }
         current as usize
     });
@@ -229,7 +229,7 @@ fn charge_free(owner: usize, size: usize) {
                     return false;
                 }
                 if s.pending_free(size) {
-                    flush_current(s, current);
+                    s.flush_running();
                 }
                 true
             });
@@ -243,15 +243,6 @@ fn charge_free(owner: usize, size: usize) {
             }
         }
     }
-}
-
-#[inline]
-fn flush_current(state: &ThreadState, current: *const TaskRecord) {
-    // SAFETY: `current` is non-null and was set by `context::enter` from a `&TaskRecord`
-    // whose `Scope` guard is still alive on this thread (it resets the slot on drop), so
-    // the record outlives this call.
-    let rec = unsafe { &*current };
-    state.flush_into(rec);
 }
 
 /// Writes the owner word just past the caller's `size` bytes of `block`.

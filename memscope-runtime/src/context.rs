@@ -134,12 +134,14 @@ impl ThreadState {
         }
     }
 
-    /// Moves the batch into `rec` (the running task's record) and starts a new one.
-    /// Kept out of line: the allocator hook calls it rarely, and inlined it would weigh
-    /// on every allocation.
+    /// Moves the batch into the running task's record and starts a new one: what the hook
+    /// does when a batch is due. Kept out of line: the hook calls it rarely, and inlined it
+    /// would weigh on every allocation.
     #[inline(never)]
-    pub(crate) fn flush_into(&self, rec: &TaskRecord) {
-        self.flush_batch(rec);
+    pub(crate) fn flush_running(&self) {
+        if let Some(rec) = self.current_record() {
+            self.flush_batch(rec);
+        }
     }
 
     #[inline]
