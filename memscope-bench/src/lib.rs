@@ -63,6 +63,14 @@ macro_rules! installed {
     };
 }
 
+/// The binary's first argument as a count, or `default` when it is absent or not a number.
+pub fn count_arg(default: usize) -> usize {
+    std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Prints one result line for the suite to read.
 pub fn emit(key: &str, value: impl Display) {
     println!("{key} {value}");

@@ -48,10 +48,7 @@ async fn waves(total: usize, tracked: bool) {
 }
 
 fn main() {
-    let total = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let total = memscope_bench::count_arg(1_000_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()

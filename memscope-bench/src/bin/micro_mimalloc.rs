@@ -11,9 +11,6 @@ static INNER: MiMalloc = MiMalloc;
 memscope_bench::installed!(Installed = GLOBAL);
 
 fn main() {
-    let reps = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(201);
+    let reps = memscope_bench::count_arg(201);
     memscope_bench::micro::run("mimalloc", &Installed, &INNER, reps);
 }

@@ -7,10 +7,7 @@
 static GLOBAL: dhat::Alloc = dhat::Alloc;
 
 fn main() {
-    let reps = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(15);
+    let reps = memscope_bench::count_arg(15);
     let profiler = dhat::Profiler::builder().testing().build();
     let in_group = |f: &mut dyn FnMut()| f();
     memscope_bench::micro::peer("dhat", &GLOBAL, &in_group, reps, 1);

@@ -44,10 +44,7 @@ impl AllocationTracker for Counting {
 }
 
 fn main() {
-    let reps = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(101);
+    let reps = memscope_bench::count_arg(101);
     AllocationRegistry::set_global_tracker(Counting).expect("first tracker");
     AllocationRegistry::enable_tracking();
     let token = std::cell::RefCell::new(AllocationGroupToken::register().expect("group"));
