@@ -15,8 +15,9 @@ use memscope::async_memory::{
 };
 use support::{check, digits, STRING};
 // Used only by the checks below the seed's program.
+use memscope::async_memory::MB;
 use memscope::async_memory::{get_memory_snapshot, ResourceAnalysis};
-use memscope::{Outcome, MB};
+use memscope::Outcome;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -187,10 +188,10 @@ fn check_figures(analysis: &ResourceAnalysis, (cpu, io, network): (u64, usize, u
     let io_strings: u64 = (0..100).map(|i| 7 + digits(i)).sum();
     let io_floor = io_strings + 100 * STRING;
     check(
-        io_task.allocated_bytes >= io_floor,
+        io_task.heap.allocated_bytes >= io_floor,
         format_args!(
             "I/O task allocated {} >= strings {io_strings} + buffer {} = {io_floor}",
-            io_task.allocated_bytes,
+            io_task.heap.allocated_bytes,
             100 * STRING
         ),
     );
@@ -199,10 +200,10 @@ fn check_figures(analysis: &ResourceAnalysis, (cpu, io, network): (u64, usize, u
     let responses: u64 = (0..50).map(|i| 9 + digits(i) + 2 + 1024).sum();
     let net_alloc_floor = 50 * 1024 + responses + 50 * STRING;
     check(
-        net_task.allocated_bytes >= net_alloc_floor,
+        net_task.heap.allocated_bytes >= net_alloc_floor,
         format_args!(
             "network task allocated {} >= {net_alloc_floor}",
-            net_task.allocated_bytes
+            net_task.heap.allocated_bytes
         ),
     );
     let net_peak_floor = responses + 50 * STRING + net_task.future_size_bytes;
@@ -215,7 +216,9 @@ fn check_figures(analysis: &ResourceAnalysis, (cpu, io, network): (u64, usize, u
     );
     check(
         analysis.total_allocated_bytes
-            == cpu_task.allocated_bytes + io_task.allocated_bytes + net_task.allocated_bytes,
+            == cpu_task.heap.allocated_bytes
+                + io_task.heap.allocated_bytes
+                + net_task.heap.allocated_bytes,
         format_args!(
             "analysis total_allocated_bytes {} == sum over the three tasks",
             analysis.total_allocated_bytes

@@ -202,17 +202,17 @@ async fn check_figures(snapshot: &MemorySnapshot, counts: [usize; 4]) {
     // lets go of them. Once they are freed, freed == allocated: efficiency is 100 %.
     let mut later = get_memory_snapshot();
     for _ in 0..100 {
-        if later.live_bytes() == 0 {
+        if later.tracked().live_bytes() == 0 {
             break;
         }
         tokio::time::sleep(tokio::time::Duration::from_millis(1)).await;
         later = get_memory_snapshot();
     }
     check(
-        later.live_bytes() == 0 && later.memory_efficiency_percent() == 100.0,
+        later.tracked().live_bytes() == 0 && later.memory_efficiency_percent() == 100.0,
         format_args!(
             "after the tasks' cells are freed: live {} B == 0, efficiency {:.3}% == 100%",
-            later.live_bytes(),
+            later.tracked().live_bytes(),
             later.memory_efficiency_percent()
         ),
     );

@@ -105,8 +105,8 @@ async fn check_figures(snapshot: &MemorySnapshot, result: u64) {
         ),
     );
     check(
-        task.allocated_bytes >= floor,
-        format_args!("task allocated {} >= {floor}", task.allocated_bytes),
+        task.heap.allocated_bytes >= floor,
+        format_args!("task allocated {} >= {floor}", task.heap.allocated_bytes),
     );
     // tokio frees the task cell when both the worker and the (consumed) handle have let go
     // of it; the worker may do so a moment after the handle returned the output.

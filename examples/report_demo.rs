@@ -15,8 +15,8 @@
 //!
 //! Exits non-zero if a figure is not what the workload did.
 
-use memscope::report::{self, ReportFormat};
-use memscope::{sampler, spawn_tracked_future, TaskType, Tracked};
+use memscope::{sampler, spawn, TaskType, Tracked};
+use memscope::{MemorySnapshot, ReportFormat};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ async fn ingest_batch() -> u64 {
     .await;
     let children: Vec<_> = (0..8)
         .map(|i| {
-            spawn_tracked_future(Tracked::new(
+            spawn(Tracked::new(
                 async move {
                     let block = vec![i as u8; 256 * KIB];
                     tokio::time::sleep(Duration::from_millis(30)).await;
@@ -103,17 +103,17 @@ async fn main() {
     let outbox = Arc::new(Mutex::new(Vec::with_capacity(REQUESTS)));
     let stop = Arc::new(AtomicBool::new(false));
 
-    let flush = spawn_tracked_future(Tracked::new(
+    let flush = spawn(Tracked::new(
         flusher(Arc::clone(&stop)),
         "flusher",
         TaskType::Background,
     ));
-    let cache = spawn_tracked_future(Tracked::new(
+    let cache = spawn(Tracked::new(
         cache_warmup(),
         "cache_warmup",
         TaskType::MemoryIntensive,
     ));
-    let ingest = spawn_tracked_future(Tracked::new(
+    let ingest = spawn(Tracked::new(
         ingest_batch(),
         "ingest_batch",
         TaskType::IoIntensive,
@@ -121,7 +121,7 @@ async fn main() {
     let mut requests = Vec::new();
     for n in 0..REQUESTS {
         let fut = handle_request(n, Arc::clone(&outbox));
-        requests.push(spawn_tracked_future(Tracked::new(
+        requests.push(spawn(Tracked::new(
             fut,
             "handle_request",
             TaskType::NetworkIntensive,
@@ -193,7 +193,7 @@ async fn main() {
     );
     check(
         snap.inclusive_heap(ingest_task.id).allocated_bytes
-            >= 8 * 256 * KIB as u64 + ingest_task.allocated_bytes,
+            >= 8 * 256 * KIB as u64 + ingest_task.heap.allocated_bytes,
         "inclusive figure covers the children",
         &mut failures,
     );
@@ -213,14 +213,14 @@ async fn main() {
 
     for format in ReportFormat::ALL {
         let path = dir.join(format!("report{}", format.extension()));
-        match report::write(&snap, &path, format) {
-            Ok(()) => println!("wrote {}", path.display()),
+        match snap.save(&path) {
+            Ok(_) => println!("wrote {}", path.display()),
             Err(e) => failures.push(e.to_string()),
         }
     }
     let json = std::fs::read_to_string(dir.join("report.json")).unwrap_or_default();
     check(
-        report::json::parse(&json).ok().as_ref() == Some(&snap),
+        MemorySnapshot::from_json(&json).ok().as_ref() == Some(&snap),
         "JSON round-trips",
         &mut failures,
     );
@@ -232,7 +232,7 @@ async fn main() {
         &mut failures,
     );
 
-    println!("{}", snap.render_text());
+    println!("{snap}");
     if !failures.is_empty() {
         eprintln!("report_demo: figures wrong: {}", failures.join("; "));
         std::process::exit(1);

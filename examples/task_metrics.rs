@@ -20,8 +20,8 @@ use support::{check, fail, within};
 // The seed's function calls these without importing them.
 use memscope::async_memory::{get_memory_snapshot, TaskType};
 // Used only by `main`, which runs the tasks and the checks.
+use memscope::async_memory::MB;
 use memscope::async_memory::{create_tracked, initialize};
-use memscope::MB;
 use std::time::{Duration, Instant};
 
 async fn analyze_task_performance() -> Result<(), Box<dyn std::error::Error>> {

@@ -186,23 +186,23 @@ fn check_figures(snapshot: &MemorySnapshot, total_requests: usize, response_coun
         .flat_map(|w| (0..100).map(move |r| request_floor(w, r)))
         .sum();
     check(
-        net.total_allocated_bytes >= handlers_floor,
+        net.heap.allocated_bytes >= handlers_floor,
         format_args!(
             "handlers allocated {} >= requests, query copies, processed data, responses = {handlers_floor}",
-            net.total_allocated_bytes
+            net.heap.allocated_bytes
         ),
     );
     // The collector's buffer ends holding 1000 `String`s.
     let collector_floor = 1000 * STRING;
     check(
-        io.total_allocated_bytes >= collector_floor,
+        io.heap.allocated_bytes >= collector_floor,
         format_args!(
             "collector allocated {} >= 1000 × {STRING} = {collector_floor}",
-            io.total_allocated_bytes
+            io.heap.allocated_bytes
         ),
     );
     check(
-        snapshot.total_memory_bytes() == net.total_allocated_bytes + io.total_allocated_bytes,
+        snapshot.total_memory_bytes() == net.heap.allocated_bytes + io.heap.allocated_bytes,
         format_args!(
             "total_memory_bytes {} == handlers + collector (no other tracked task)",
             snapshot.total_memory_bytes()

@@ -5,30 +5,43 @@
 //! kind of task: bytes allocated, freed, live, peak, memory that outlived its task,
 //! allocation counts, poll counts and times.
 //!
-//! ## Quick start
+//! ## Quick start: two lines
 //!
 //! Adding the dependency installs the tracking allocator (default feature
-//! `global-allocator`). Annotate async fns with `#[memscope::track]`, swap `#[tokio::main]` for
-//! `#[memscope::main]`, and read the summary at shutdown or call [`async_memory::get_memory_snapshot`] any time:
+//! `global-allocator`). Annotate the async fns you care about and swap `#[tokio::main]`
+//! for `#[memscope::main]`; the summary is printed at shutdown:
 //!
 //! ```
-//! use memscope::{async_memory::{get_memory_snapshot, initialize, spawn_tracked}};
+//! #[memscope::track(task_type = "network")]
+//! async fn fetch_user(id: u64) -> String {
+//!     format!("user-{id}")
+//! }
 //!
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! initialize().await?;
-//! let task = spawn_tracked(async {
-//!     let data = vec![0u8; 1024 * 1024];
-//!     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-//!     data.iter().map(|&x| x as u64).sum::<u64>()
-//! });
-//! let id = task.id();
-//! task.await?;
-//! let snapshot = get_memory_snapshot();
-//! assert!(snapshot.total_memory_bytes() >= 1024 * 1024);
-//! assert!(snapshot.task(id).unwrap().peak_bytes >= 1024 * 1024);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap();
+//! #[memscope::main(report = "target/memscope/doc-report.html")]
+//! async fn main() {
+//!     let user = fetch_user(7).await;
+//!     assert_eq!(user, "user-7");
+//! }
+//! # // doctests call `main` themselves
 //! ```
+//!
+//! Task types: `cpu`, `io`, `network`, `memory`, `background` (and `unspecified`, the
+//! default), see [`TaskType`].
+//!
+//! ## Which door to use
+//!
+//! | to… | use |
+//! |---|---|
+//! | track an async fn | `#[memscope::track]` (`name = "…"`, `task_type = "…"`) |
+//! | profile a tokio program | `#[memscope::main]` (tokio's arguments, plus `report`, `format`, `summary`) |
+//! | track any future, under any executor | [`Tracked::new`] or [`TrackedExt::tracked`] |
+//! | spawn a tracked future on tokio | [`spawn`] |
+//! | read the figures, any time, any thread | [`snapshot`] → [`MemorySnapshot`] |
+//! | write a report | [`MemorySnapshot::save`] (format by file ending) or [`MemorySnapshot::write_to`]; `Display` is the text summary |
+//! | profile without the attribute | [`Session::start`] … [`Session::end`] |
+//! | settings (retention, poll timing, group limit) | [`configure`] with a [`Config`] |
+//! | keep your own global allocator | [`TrackingAllocator`] (turn off the `global-allocator` feature) |
+//! | the original design document's API | [`async_memory`] (`initialize`, `spawn_tracked`, `get_memory_snapshot`, …) |
 //!
 //! ## Keeping your own global allocator
 //!
@@ -51,21 +64,19 @@
 //! ## Executors other than tokio
 //!
 //! [`Tracked`] (or [`TrackedExt::tracked`]) and `#[track]` work under any executor; only
-//! `spawn_tracked`, `create_tracked`, the monitor and `#[memscope::main]` need the `tokio`
-//! feature.
+//! [`spawn`], the seed API's `spawn_tracked`/`create_tracked` and `#[memscope::main]`
+//! need the `tokio` feature.
 #![forbid(unsafe_code)]
 
 pub use memscope_runtime::{
-    configure, current_task_id, hook_installed, report, sampler, snapshot, Config, Error,
-    GroupProfile, HeapTotals, MemorySnapshot, Outcome, OwnerPlacement, ScopeHandle, Session,
-    SessionOptions, TaskId, TaskMemoryProfile, TaskPerformanceMetrics, TaskType, TimelineSample,
-    Tracked, TrackedExt, TrackingAllocator, UnknownTaskType, MB, SCHEMA_VERSION, TRAILER_BYTES,
+    configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupProfile,
+    HeapCounters, MemorySnapshot, Outcome, OwnerPlacement, PanicPayload, ReportFormat, ScopeHandle,
+    Session, SessionEnd, SessionOptions, TaskId, TaskMemoryProfile, TaskType, TimelineSample,
+    Tracked, TrackedExt, TrackingAllocator, UnknownTaskType, REPORT_ENV, SCHEMA_VERSION,
+    TRAILER_BYTES,
 };
 #[cfg(feature = "tokio")]
-pub use memscope_runtime::{
-    create_tracked, spawn_tracked, spawn_tracked_future, AsyncResourceMonitor, ResourceAnalysis,
-    TrackedHandle,
-};
+pub use memscope_runtime::{spawn, TrackedHandle};
 
 pub use memscope_macros::{main, track};
 
@@ -74,28 +85,7 @@ pub use memscope_macros::{main, track};
 #[global_allocator]
 static GLOBAL: TrackingAllocator = TrackingAllocator::system();
 
-/// The API of the original design document (`memscope_rs::async_memory`), unchanged.
-///
-/// Every figure is computed from the books; "MB" is 1024 × 1024 bytes.
-pub mod async_memory {
-    #[cfg(feature = "tokio")]
-    pub use memscope_runtime::{
-        create_tracked, spawn_tracked, AsyncResourceMonitor, ResourceAnalysis, TrackedHandle,
-    };
-    pub use memscope_runtime::{
-        initialize, Error, MemorySnapshot, TaskMemoryProfile, TaskPerformanceMetrics, TaskType,
-    };
-
-    /// A snapshot of all books now (see [`MemorySnapshot`] for every figure).
-    ///
-    /// ```
-    /// let s = memscope::async_memory::get_memory_snapshot();
-    /// assert!(s.memory_efficiency_percent() <= 100.0);
-    /// ```
-    pub fn get_memory_snapshot() -> MemorySnapshot {
-        memscope_runtime::snapshot()
-    }
-}
+pub use memscope_runtime::async_memory;
 
 /// The only door from the macros into the runtime. Not public API.
 #[doc(hidden)]

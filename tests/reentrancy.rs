@@ -3,10 +3,9 @@
 //! bucket, never to the task that triggered them, and never recurse or deadlock.
 //! (A binary of its own: the global allocator applies to a whole binary.)
 
-mod common;
-
-use common::{block_on, task, yield_once};
-use memscope::{snapshot, spawn_tracked, TaskType, Tracked};
+use memscope::async_memory::spawn_tracked;
+use memscope::{snapshot, TaskType, Tracked};
+use memscope_test_support::{block_on, runtime, task, yield_once, Flavor};
 
 #[test]
 fn bookkeeping_inside_a_task_is_charged_to_the_tracker_not_the_task() {
@@ -37,19 +36,15 @@ fn bookkeeping_inside_a_task_is_charged_to_the_tracker_not_the_task() {
     // Exactly the children Vec: 16 × size_of::<Tracked<_>>() bytes.
     let child_size = std::mem::size_of::<Tracked<std::future::Ready<u8>>>();
     assert!(child_size > 0);
-    assert_eq!(t.allocation_count, 1, "{t:?}");
-    assert_eq!(t.freed_bytes, t.allocated_bytes);
+    assert_eq!(t.heap.allocation_count, 1, "{t:?}");
+    assert_eq!(t.heap.freed_bytes, t.heap.allocated_bytes);
     let after = snapshot().tracker;
     assert!(after.allocation_count > before.allocation_count);
 }
 
 #[test]
 fn snapshots_and_spawns_from_many_threads_do_not_deadlock() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime(Flavor::MultiThread);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
         let stop = stop.clone();
@@ -83,8 +78,7 @@ fn snapshots_and_spawns_from_many_threads_do_not_deadlock() {
 #[test]
 fn initialize_sees_the_hook() {
     assert!(memscope::hook_installed());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
+    runtime(Flavor::CurrentThread)
+        .block_on(memscope::async_memory::initialize())
         .unwrap();
-    rt.block_on(memscope::async_memory::initialize()).unwrap();
 }

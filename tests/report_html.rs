@@ -1,15 +1,15 @@
 //! The HTML report without a browser: self-contained, names escaped, tables present.
 //! (`report_html_browser.rs` loads it in Chromium.)
 
-#[path = "report_workload.rs"]
-mod workload;
+mod support;
 
-use memscope::report::html;
+use memscope::ReportFormat;
+use support::workload::{self, render};
 
 #[test]
 fn page_is_self_contained_and_escapes_every_name() {
     let w = workload::run();
-    let page = html::render(&w.snapshot);
+    let page = render(&w.snapshot, ReportFormat::Html);
     assert!(page.starts_with("<!DOCTYPE html>"));
     // No external resource of any kind: nothing to fetch, renders offline.
     for needle in [
@@ -67,6 +67,6 @@ fn page_is_self_contained_and_escapes_every_name() {
 
 #[test]
 fn an_empty_snapshot_still_renders() {
-    let page = html::render(&memscope::snapshot());
+    let page = render(&memscope::snapshot(), ReportFormat::Html);
     assert!(page.contains("id=\"chart-timeline\""));
 }

@@ -5,11 +5,11 @@
 //! Without Chromium the test is skipped with the reason printed, except under `CI=true`,
 //! where a missing browser is a failure (`.ci/run` installs Debian's `chromium`).
 
-#[path = "report_workload.rs"]
-mod workload;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::workload;
 
 const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
 
@@ -69,7 +69,7 @@ fn report_renders_in_a_real_browser() {
     let w = workload::run();
     let dir = std::env::temp_dir().join(format!("memscope-browser-{}", std::process::id()));
     let page = dir.join("report.html");
-    memscope::report::save(&w.snapshot, &page).unwrap();
+    w.snapshot.save(&page).unwrap();
 
     let out = headless(&browser, &dir.join("profile"), &["--dump-dom"], &page);
     let dom = String::from_utf8_lossy(&out.stdout);

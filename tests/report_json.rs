@@ -1,10 +1,10 @@
 //! The JSON report: the whole snapshot, with `schema_version`, round-trips exactly.
 
-#[path = "report_workload.rs"]
-mod workload;
+mod support;
 
-use memscope::report::{json, ReportFormat};
+use memscope::ReportFormat;
 use memscope::{MemorySnapshot, SCHEMA_VERSION};
+use support::workload::{self, render};
 
 #[test]
 fn json_round_trips_a_real_snapshot() {
@@ -13,18 +13,15 @@ fn json_round_trips_a_real_snapshot() {
     assert!(s.timeline.len() >= 2, "the sampler recorded a timeline");
     assert!(!s.tasks.is_empty());
 
-    let text = json::render(s);
+    let text = render(s, ReportFormat::Json);
     let back: MemorySnapshot = serde_json::from_str(&text).unwrap();
     assert_eq!(&back, s);
-    assert_eq!(json::parse(&text).unwrap(), back);
+    assert_eq!(MemorySnapshot::from_json(&text).unwrap(), back);
     // And through a file, as users read it.
     let path = std::env::temp_dir().join(format!("memscope-json-{}.json", std::process::id()));
+    assert_eq!(s.save(&path).unwrap(), ReportFormat::Json);
     assert_eq!(
-        memscope::report::save(s, &path).unwrap(),
-        ReportFormat::Json
-    );
-    assert_eq!(
-        json::parse(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+        MemorySnapshot::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap(),
         *s
     );
     let _ = std::fs::remove_file(path);
@@ -33,7 +30,8 @@ fn json_round_trips_a_real_snapshot() {
 #[test]
 fn json_field_names_are_the_documented_ones() {
     let w = workload::run();
-    let v: serde_json::Value = serde_json::from_str(&json::render(&w.snapshot)).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&render(&w.snapshot, ReportFormat::Json)).unwrap();
     assert_eq!(v["schema_version"], SCHEMA_VERSION);
     let keys = |o: &serde_json::Value| {
         let mut k: Vec<String> = o.as_object().unwrap().keys().cloned().collect();
@@ -74,8 +72,11 @@ fn json_field_names_are_the_documented_ones() {
 #[test]
 fn a_newer_schema_is_refused_with_a_reason() {
     let w = workload::run();
-    let mut v: serde_json::Value = serde_json::from_str(&json::render(&w.snapshot)).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&render(&w.snapshot, ReportFormat::Json)).unwrap();
     v["schema_version"] = (SCHEMA_VERSION + 1).into();
-    let err = json::parse(&v.to_string()).unwrap_err().to_string();
+    let err = MemorySnapshot::from_json(&v.to_string())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("newer than this build reads"), "{err}");
 }

@@ -6,6 +6,7 @@
 
 use memscope::sampler::{self, CAPACITY, TOP_TASKS};
 use memscope::{snapshot, TaskType, Tracked};
+use memscope_test_support::{runtime_with_time, Flavor};
 use std::time::Duration;
 
 const MIB: usize = 1 << 20;
@@ -39,10 +40,7 @@ fn sampler_records_a_bounded_timeline_at_its_own_expense() {
     assert_eq!(after.tracked(), before.tracked(), "no task was charged");
 
     // A task holding 1 MiB shows in its type's live bytes and among the top tasks.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime_with_time(Flavor::CurrentThread);
     let fut = Tracked::new(
         async {
             let v = vec![3u8; MIB];
@@ -53,13 +51,13 @@ fn sampler_records_a_bounded_timeline_at_its_own_expense() {
         TaskType::MemoryIntensive,
     );
     let id = fut.id();
-    let from = snapshot().taken_at_ns;
+    let from = snapshot().taken_at;
     assert_eq!(rt.block_on(fut), MIB);
     sampler::stop();
     sampler::stop();
     assert!(!sampler::is_running());
     let t = sampler::timeline();
-    let during: Vec<_> = t.iter().filter(|s| s.at_ns >= from).collect();
+    let during: Vec<_> = t.iter().filter(|s| s.at >= from).collect();
     assert!(during.iter().any(|s| {
         s.live_by_type
             .get(&TaskType::MemoryIntensive)
@@ -71,11 +69,11 @@ fn sampler_records_a_bounded_timeline_at_its_own_expense() {
                 .is_some_and(|top| top.id == id && top.live_bytes >= MIB as u64)
     }));
     assert!(t.iter().all(|s| s.top_tasks.len() <= TOP_TASKS));
-    assert!(t.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
+    assert!(t.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(t.iter().all(|s| s.live_by_type.values().all(|&b| b > 0)));
 
     // Bounded: thrice the capacity leaves at most the capacity, spanning the whole run.
-    let first = t.first().unwrap().at_ns;
+    let first = t.first().unwrap().at;
     for _ in 0..3 * CAPACITY {
         sampler::sample_now();
     }
@@ -85,11 +83,7 @@ fn sampler_records_a_bounded_timeline_at_its_own_expense() {
         "{} samples",
         t.len()
     );
-    assert_eq!(
-        t.first().unwrap().at_ns,
-        first,
-        "downsampling keeps the start"
-    );
+    assert_eq!(t.first().unwrap().at, first, "downsampling keeps the start");
     sampler::clear();
     assert!(sampler::timeline().is_empty());
 }

@@ -6,18 +6,16 @@
 //! (`child` below), so they neither race each other nor capture the harness' output.
 
 use memscope::__private::{Session, SessionOptions};
-use memscope::report::ReportFormat;
+use memscope::ReportFormat;
 use memscope::{Error, TaskType, Tracked};
+use memscope_test_support::{runtime_with_time, Flavor};
 use std::process::Command;
 use std::time::Duration;
 
 const UNWRITABLE: &str = "/proc/memscope-cannot-write-here/report.html";
 
 fn work() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime_with_time(Flavor::CurrentThread);
     rt.block_on(Tracked::new(
         async {
             let v = vec![0u8; 300_000];
@@ -47,7 +45,7 @@ fn child() {
         let _s = session;
         panic!("child: body panicked");
     }
-    session.finish();
+    session.end().print();
 }
 
 fn run_child(mode: &str, report: &str, env_report: Option<&str>) -> String {

@@ -1,15 +1,15 @@
 //! The text summary: fits 100 columns, shows each section with figures from the books.
 
-#[path = "report_workload.rs"]
-mod workload;
+mod support;
 
-use memscope::report::{human_bytes, text};
+use memscope::ReportFormat;
+use support::workload::{self, human_bytes, render};
 
 #[test]
 fn summary_fits_100_columns_and_shows_every_section() {
     let w = workload::run();
     let s = &w.snapshot;
-    let out = text::render(s);
+    let out = render(s, ReportFormat::Text);
     println!("{out}");
     for line in out.lines() {
         assert!(line.chars().count() <= 100, "too wide: {line:?}");
@@ -32,7 +32,7 @@ fn summary_fits_100_columns_and_shows_every_section() {
         .skip(2)
         .take_while(|l| !l.is_empty())
         .collect();
-    assert_eq!(top.len(), s.tasks.len().min(text::TOP_N));
+    assert_eq!(top.len(), s.tasks.len().min(10));
     assert!(top.iter().all(|l| l.starts_with('#')), "{top:?}");
     // Rows carry the measured figures in human units.
     let big = s.task(w.big).unwrap();
@@ -55,7 +55,7 @@ fn summary_fits_100_columns_and_shows_every_section() {
     let blocks = all.allocation_count - all.free_count;
     assert!(out.contains(&format!("× {} B)", memscope::TRAILER_BYTES)));
     assert!(out.contains(&format!("{} live blocks", thousands(blocks))));
-    assert_eq!(s.render_text(), out);
+    assert_eq!(s.to_string(), out);
 }
 
 fn thousands(n: u64) -> String {

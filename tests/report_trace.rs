@@ -1,10 +1,13 @@
 //! The Chrome Trace Event report: valid Trace Event JSON with one lifetime span per task
 //! and counter tracks of live bytes per task type.
 
-#[path = "report_workload.rs"]
-mod workload;
+mod support;
 
-use memscope::report::trace::{self, MEMORY_PID};
+use memscope::ReportFormat;
+use support::workload::{self, render};
+
+/// The `pid` of the trace's counter tracks.
+const MEMORY_PID: u64 = 100;
 use memscope::TaskType;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 fn trace_is_valid_trace_event_json_with_the_expected_events() {
     let w = workload::run();
     let s = &w.snapshot;
-    let v: Value = serde_json::from_str(&trace::render(s)).expect("trace is JSON");
+    let v: Value = serde_json::from_str(&render(s, ReportFormat::Trace)).expect("trace is JSON");
     let events = v["traceEvents"].as_array().expect("traceEvents array");
     assert_eq!(v["displayTimeUnit"], "ms");
 

@@ -45,7 +45,7 @@ fn polls(c: &mut Criterion) {
         b.iter(|| black_box(f.as_mut().poll(&mut cx)));
     });
     for (name, timing) in [("tracked_no_timing", false), ("tracked_timing", true)] {
-        configure(Config::default().poll_timing(timing));
+        configure(Config::default().with_poll_timing(timing));
         g.bench_function(name, |b| {
             let mut f = pin!(Tracked::named(forever(), "criterion-poll"));
             let mut cx = Context::from_waker(&waker);

@@ -255,11 +255,16 @@ fn cross_thread<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static
     emit(&format!("{label}.xthread.delta_ns"), median_diff(&b, &a));
 }
 
+/// Only the poll benchmark (for quick comparisons).
+pub fn polls_only(label: &str, reps: usize) {
+    polls(label, reps)
+}
+
 fn polls(label: &str, reps: usize) {
     const N: u64 = 20_000;
     let waker = &noop_waker();
     let timing = Config::default();
-    let no_timing = Config::default().poll_timing(false);
+    let no_timing = Config::default().with_poll_timing(false);
     let r = abba(
         reps,
         &mut [

@@ -18,7 +18,7 @@
 //! allocator the same on both sides.
 
 use crate::{emit, median, median_ratio, status_kib, Rng};
-use memscope_runtime::{spawn_tracked_future, TaskType, Tracked};
+use memscope_runtime::{spawn, TaskType, Tracked};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,11 +91,7 @@ pub async fn run_once(tasks: usize, tracked: bool, retain_all: bool) -> u64 {
             .expect("open semaphore");
         let fut = worker(i, tx.clone(), permit);
         if tracked {
-            drop(spawn_tracked_future(Tracked::new(
-                fut,
-                "worker",
-                TaskType::CpuIntensive,
-            )));
+            drop(spawn(Tracked::new(fut, "worker", TaskType::CpuIntensive)));
         } else {
             drop(tokio::spawn(fut));
         }

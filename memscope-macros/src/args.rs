@@ -12,18 +12,17 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitStr, Meta, Token};
 
-/// Accepted `task_type` strings and the `TaskType` variant each one names.
-pub(crate) const TASK_TYPES: &[(&str, &str)] = &[
-    ("cpu", "CpuIntensive"),
-    ("io", "IoIntensive"),
-    ("network", "NetworkIntensive"),
-    ("memory", "MemoryIntensive"),
-    ("background", "Background"),
-    ("unspecified", "Unspecified"),
-];
+/// Lists accepted words as "`a`, `b`, or `c`", as every message of memscope does.
+pub(crate) use memscope_vocab::one_of;
+/// Accepted `task_type` strings and the `TaskType` variant each one names (the runtime
+/// parses the same list).
+pub(crate) use memscope_vocab::TASK_TYPES;
 
-/// Accepted `format` strings of `#[memscope::main]`.
-pub(crate) const FORMATS: &[&str] = &["text", "json", "html", "trace"];
+/// Accepted `format` strings of `#[memscope::main]` (the runtime's report formats).
+pub(crate) const FORMATS: [&str; 4] = {
+    let f = memscope_vocab::REPORT_FORMATS;
+    [f[0].0, f[1].0, f[2].0, f[3].0]
+};
 
 /// `#[tokio::main]` arguments that `#[memscope::main]` passes through verbatim.
 pub(crate) const TOKIO_KEYS: &[&str] = &[
@@ -146,17 +145,6 @@ fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
     }
     *slot = Some(value);
     Ok(())
-}
-
-/// Lists accepted words as "`a`, `b`, or `c`".
-pub(crate) fn one_of(words: &[&str]) -> String {
-    let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
-    match quoted.as_slice() {
-        [] => String::new(),
-        [only] => only.clone(),
-        [first, second] => format!("{first} or {second}"),
-        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
-    }
 }
 
 // ---------------------------------------------------------------- #[track]
@@ -295,7 +283,7 @@ impl MainArgs {
                     format!(
                         "unknown format `{}`; expected one of {}",
                         lit.value(),
-                        one_of(FORMATS)
+                        one_of(&FORMATS)
                     ),
                 ));
                 this.format = None;
@@ -443,12 +431,5 @@ mod tests {
                 "unknown format `xml`; expected one of `text`, `json`, `html`, or `trace`",
             ]
         );
-    }
-
-    #[test]
-    fn one_of_reads_well() {
-        assert_eq!(one_of(&["a"]), "`a`");
-        assert_eq!(one_of(&["a", "b"]), "`a` or `b`");
-        assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b`, or `c`");
     }
 }

@@ -12,10 +12,26 @@ use syn::spanned::Spanned;
 use syn::Token;
 
 use crate::args::{Errors, MainArgs};
-use crate::item::{async_body, with_error, FnItem};
+use crate::item::{async_body, not_async, with_error, FnItem};
+
+/// Why `#[memscope::main]` cannot expand when the facade's `tokio` feature is off.
+const NEEDS_TOKIO: &str = "`#[memscope::main]` needs memscope's `tokio` feature; enable it: \
+                           `memscope = { version = \"0.1\", features = [\"tokio\"] }`";
 
 /// `#[memscope::main(args)] item`, on `proc_macro2` streams.
 pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_with(args, item, cfg!(feature = "tokio"))
+}
+
+/// [`main`], with the facade's `tokio` feature on or off.
+fn main_with(args: TokenStream, item: TokenStream, tokio: bool) -> TokenStream {
+    if !tokio {
+        // The expansion names `::memscope::__private::tokio`, which exists only then.
+        return with_error(
+            item,
+            &syn::Error::new(proc_macro2::Span::call_site(), NEEDS_TOKIO),
+        );
+    }
     let mut func = match FnItem::parse(&item, "main") {
         Ok(func) => func,
         Err(error) => return with_error(item, &error),
@@ -37,10 +53,7 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut errors = Errors::default();
     if func.sig.asyncness.is_none() {
-        errors.push(syn::Error::new(
-            func.sig.fn_token.span,
-            "`#[memscope::main]` can only be applied to an `async fn`",
-        ));
+        errors.push(syn::Error::new(func.sig.fn_token.span, not_async("main")));
         // A sync body runs as well inside an async block: expanding it keeps
         // the program whole, so this is the only error the user sees.
         func.sig.asyncness = Some(Token![async](func.sig.fn_token.span));
@@ -79,7 +92,7 @@ fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
             __memscope_future,
         )
         .await;
-        __memscope_session.finish();
+        __memscope_session.end().print();
         __memscope_output
     });
     quote! {
@@ -91,6 +104,20 @@ fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_the_tokio_feature_the_error_names_it_and_the_fn_is_kept() {
+        let out = main_with(
+            quote!(),
+            quote!(
+                async fn main() {}
+            ),
+            false,
+        )
+        .to_string();
+        assert!(out.starts_with("async fn main () { }"), "{out}");
+        assert!(out.contains("needs memscope's `tokio` feature"), "{out}");
+    }
 
     fn expand_str(args: TokenStream, item: TokenStream) -> String {
         main(args, item).to_string()
@@ -125,7 +152,7 @@ mod tests {
             "track (\"main\" , :: memscope :: __private :: TaskType :: Unspecified , __memscope_future ,) . await ;"
         ), "{out}");
         assert!(
-            out.ends_with("__memscope_session . finish () ; __memscope_output }"),
+            out.ends_with("__memscope_session . end () . print () ; __memscope_output }"),
             "{out}"
         );
         assert!(!out.contains("compile_error"), "{out}");

@@ -81,10 +81,7 @@ impl FnItem {
                 }
             }
             match (has_fn, first) {
-                (false, Some(span)) => syn::Error::new(
-                    span,
-                    format!("`#[memscope::{attribute}]` can only be applied to an `async fn`"),
-                ),
+                (false, Some(span)) => syn::Error::new(span, not_async(attribute)),
                 _ => error,
             }
         })
@@ -218,6 +215,11 @@ fn erase_in(ty: &mut Type) {
 
 /// Appends `error` to `tokens`: the item is kept, so there is one error, not a
 /// cascade of "cannot find function" errors at every call site.
+/// The message for an attribute put on something other than an `async fn`: written once.
+pub(crate) fn not_async(attribute: &str) -> String {
+    format!("`#[memscope::{attribute}]` can only be applied to an `async fn`")
+}
+
 pub(crate) fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenStream {
     tokens.extend(error.to_compile_error());
     tokens

@@ -170,7 +170,7 @@ pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         }
 ///         .tracked("main", TaskType::Unspecified)
 ///         .await;
-///         session.finish();
+///         session.end().print();
 ///         output
 ///     };
 ///     tokio::runtime::Builder::new_multi_thread()

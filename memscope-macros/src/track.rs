@@ -10,9 +10,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::args::TrackArgs;
-use crate::item::{async_body, with_error, FnItem};
-
-const NOT_ASYNC: &str = "`#[memscope::track]` can only be applied to an `async fn`";
+use crate::item::{async_body, not_async, with_error, FnItem};
 
 /// `#[memscope::track(args)] item`, on `proc_macro2` streams.
 pub(crate) fn track(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -37,11 +35,12 @@ fn check_shape(func: &FnItem) -> syn::Result<()> {
     if func.sig.asyncness.is_none() {
         let message = if looks_like_async_trait(func) {
             format!(
-                "{NOT_ASYNC}; `#[async_trait]` methods are not supported, write the method as a \
-                 native `async fn` in the trait instead"
+                "{}; `#[async_trait]` methods are not supported, write the method as a \
+                 native `async fn` in the trait instead",
+                not_async("track")
             )
         } else {
-            NOT_ASYNC.to_owned()
+            not_async("track")
         };
         return Err(syn::Error::new(func.sig.fn_token.span, message));
     }
@@ -177,7 +176,7 @@ mod tests {
         let out = expand_str(quote!(), item.clone());
         assert!(out.starts_with(&item.to_string()), "{out}");
         assert_eq!(out.matches("compile_error").count(), 1, "{out}");
-        assert!(out.contains(NOT_ASYNC), "{out}");
+        assert!(out.contains(&not_async("track")), "{out}");
         assert!(!out.contains("async_trait"), "{out}");
     }
 

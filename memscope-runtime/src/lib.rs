@@ -1,48 +1,42 @@
-//! Runtime of [memscope](https://docs.rs/memscope): the allocator hook, the current-task
-//! slot, the tracked future, the books and snapshots, and the reports.
+//! Runtime of [memscope](https://docs.rs/memscope): the allocator hook, the books, the
+//! views and the reports. Users depend on the `memscope` facade, which re-exports this
+//! crate's public API; `ARCHITECTURE.md` at the repository's root maps the layers.
 //!
-//! Most users depend on the `memscope` facade instead; this crate is what it re-exports.
-//!
-//! How it fits together:
-//! - [`TrackingAllocator`] wraps the global allocator and stores with each block the task
-//!   that allocated it, so every free is charged back to that task;
-//! - [`Tracked`] marks the thread's current task while its future is polled or dropped;
-//! - the store keeps each task's books, a bounded retention of finished tasks and
-//!   per-`(name, type)` aggregates; [`snapshot`] copies them at any time.
+//! Layers, each importing only those before it:
+//! `base` (vocabulary) → `hook` (the hot path) → `books` (tasks, retention, aggregates,
+//! sampler) → `track` (`Tracked`, `spawn`) → `view` (snapshots) → `report` (formats) →
+//! `session` (`#[memscope::main]`'s start and end) → `seed` (the design document's
+//! `async_memory` API).
 
-pub mod allocator;
-mod buckets;
-mod clock;
-mod config;
-mod context;
-mod error;
-mod init;
-mod metrics;
-mod monitor;
-mod owner_table;
-mod record;
-pub mod report;
-pub mod sampler;
+mod base;
+mod books;
+mod hook;
+mod report;
+mod seed;
 mod session;
-mod snapshot;
-#[cfg(feature = "tokio")]
-mod spawn;
-mod store;
-mod task;
-mod tracked;
+mod track;
+mod view;
 
-pub use allocator::{OwnerPlacement, TrackingAllocator, TRAILER_BYTES};
-pub use buckets::HeapTotals;
-pub use config::{configure, Config};
-pub use context::current_task_id;
-pub use error::Error;
-pub use init::{hook_installed, initialize};
-pub use metrics::TaskPerformanceMetrics;
-pub use monitor::{AsyncResourceMonitor, ResourceAnalysis};
-pub use sampler::TimelineSample;
-pub use session::{Session, SessionOptions, REPORT_ENV};
-pub use snapshot::{snapshot, GroupProfile, MemorySnapshot, TaskMemoryProfile, MB, SCHEMA_VERSION};
+pub use base::config::{configure, Config};
+pub use base::counters::HeapCounters;
+pub use base::error::{Error, PanicPayload};
+pub use base::format::{ReportFormat, UnknownReportFormat};
+pub use base::task::{Outcome, TaskId, TaskType, UnknownTaskType};
+pub use books::aggregate::GroupProfile;
+pub use books::sampler;
+pub use books::sampler::TimelineSample;
+pub use hook::allocator::{OwnerPlacement, TrackingAllocator, TRAILER_BYTES};
+pub use hook::hook_installed;
+pub use hook::thread::current_task_id;
+pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
 #[cfg(feature = "tokio")]
-pub use spawn::{create_tracked, spawn_tracked, spawn_tracked_future, TrackedHandle};
-pub use task::{Outcome, TaskId, TaskType, UnknownTaskType};
-pub use tracked::{ScopeHandle, Tracked, TrackedExt};
+pub use track::spawn::{spawn, TrackedHandle};
+pub use track::tracked::{ScopeHandle, Tracked, TrackedExt};
+pub use view::snapshot::{snapshot, MemorySnapshot, SCHEMA_VERSION};
+pub use view::task::TaskMemoryProfile;
+
+/// The API of the original design document (`memscope_rs::async_memory`): see the
+/// `memscope` facade's `async_memory`.
+pub mod async_memory {
+    pub use crate::seed::*;
+}

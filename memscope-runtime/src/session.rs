@@ -2,10 +2,11 @@
 //! start the sampler at start-up, then print the summary and write the report at
 //! shutdown.
 
-use crate::error::Error;
-use crate::report::{self, ReportFormat};
-use crate::sampler;
-use crate::snapshot::snapshot;
+use crate::base::error::Error;
+use crate::base::format::ReportFormat;
+use crate::books::sampler;
+use crate::report;
+use crate::view::snapshot::snapshot;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,13 +17,17 @@ pub const REPORT_ENV: &str = "MEMSCOPE_REPORT";
 /// Options of a [`Session`], as `#[memscope::main(…)]` passes them.
 ///
 /// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 /// use std::time::Duration;
-/// let opts = memscope_runtime::SessionOptions::new()
+/// let opts = memscope::SessionOptions::new()
 ///     .report("target/memscope/report.json")
 ///     .summary(false)
 ///     .sample_interval(Duration::from_millis(5));
 /// # let _ = opts;
 /// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
     report: Option<PathBuf>,
@@ -83,18 +88,25 @@ impl SessionOptions {
     }
 }
 
-/// A profiling session around a program's main body. Finishing it (or dropping it, for
-/// instance while a panic unwinds out of `main`) prints the summary and writes the report.
+/// A profiling session around a program's main body: what `#[memscope::main]` opens.
+/// [`Session::end`] ends it (takes the last sample and snapshot, writes the report);
+/// [`SessionEnd::print`] then prints the summary as `#[memscope::main]` does. Dropping a
+/// session that was not ended (for instance while a panic unwinds out of `main`) does both.
 ///
 /// ```
-/// use memscope_runtime::{Session, SessionOptions};
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// use memscope::{Session, SessionOptions};
 /// let dir = std::env::temp_dir().join("memscope-doc-session");
 /// let session = Session::start(SessionOptions::new().report(dir.join("r.html")).summary(false));
 /// assert!(session.start_error().is_none());
 /// let end = session.end();
 /// assert!(end.summary.starts_with("memscope"));
-/// assert!(end.report.unwrap().is_ok());
+/// assert!(end.report.as_ref().unwrap().is_ok());
+/// end.print(); // prints nothing but the report's path: the summary is off
 /// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Debug)]
 pub struct Session {
     summary: bool,
@@ -113,6 +125,31 @@ pub struct SessionEnd {
     /// Where the report went, or why it could not be written; `None` when no report was
     /// asked for or its path was rejected at start-up (see [`Session::start_error`]).
     pub report: Option<Result<PathBuf, Error>>,
+    /// Whether the summary was asked for.
+    print_summary: bool,
+    /// Whether the report was lost (rejected at start-up or not written).
+    report_lost: bool,
+}
+
+impl SessionEnd {
+    /// Prints to stderr what `#[memscope::main]` prints at shutdown: the summary (also
+    /// when it was turned off, if the report was lost: the figures are never lost), and
+    /// where the report went or why it could not be written.
+    pub fn print(&self) {
+        if self.print_summary || self.report_lost {
+            eprintln!("{}", self.summary);
+        }
+        match &self.report {
+            Some(Ok(path)) => eprintln!("memscope: report written to {}", path.display()),
+            Some(Err(e)) => eprintln!("memscope: {e}"),
+            None => {}
+        }
+    }
+
+    /// Whether the report asked for was lost (rejected at start-up or not written).
+    pub fn report_lost(&self) -> bool {
+        self.report_lost
+    }
 }
 
 impl Session {
@@ -120,7 +157,7 @@ impl Session {
     /// reported at start-up (on stderr) instead of lost at shutdown, and starts the
     /// sampler. Never panics; the summary is printed whatever happens to the report.
     pub fn start(options: SessionOptions) -> Session {
-        if !crate::hook_installed() {
+        if !crate::hook::hook_installed() {
             eprintln!("memscope: {}", Error::HookNotInstalled);
         }
         let env = std::env::var_os(REPORT_ENV)
@@ -169,14 +206,7 @@ impl Session {
         self.report.as_ref().map(|(p, f)| (p.as_path(), *f))
     }
 
-    /// Ends the session: prints the summary to stderr and writes the report, saying where
-    /// it went or why it could not. A summary turned off is printed anyway when the report
-    /// could not be written, so the figures are never lost.
-    pub fn finish(mut self) {
-        self.finish_inner();
-    }
-
-    /// Ends the session without printing: stops the sampler it started, takes a final
+    /// Ends the session, printing nothing: stops the sampler it started, takes a final
     /// sample and snapshot, renders the summary and writes the report.
     pub fn end(mut self) -> SessionEnd {
         self.done = true;
@@ -189,35 +219,26 @@ impl Session {
         }
         sampler::sample_now();
         let snap = snapshot();
-        let summary = report::text::render(&snap);
+        let summary = snap.to_string();
         let report = self
             .report
             .as_ref()
-            .map(|(path, format)| report::write(&snap, path, *format).map(|()| path.clone()));
-        SessionEnd { summary, report }
-    }
-
-    fn finish_inner(&mut self) {
-        if self.done {
-            return;
-        }
-        self.done = true;
-        let end = self.end_inner();
-        // With the report lost, the summary is all the user gets: print it anyway.
-        let report_lost = self.start_error.is_some() || matches!(end.report, Some(Err(_)));
-        if self.summary || report_lost {
-            eprintln!("{}", end.summary);
-        }
-        match end.report {
-            Some(Ok(path)) => eprintln!("memscope: report written to {}", path.display()),
-            Some(Err(e)) => eprintln!("memscope: {e}"),
-            None => {}
+            .map(|(path, format)| report::write_file(&snap, path, *format).map(|()| path.clone()));
+        let report_lost = self.start_error.is_some() || matches!(report, Some(Err(_)));
+        SessionEnd {
+            summary,
+            report,
+            print_summary: self.summary,
+            report_lost,
         }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.finish_inner();
+        if !self.done {
+            self.done = true;
+            self.end_inner().print();
+        }
     }
 }

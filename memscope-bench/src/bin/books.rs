@@ -5,7 +5,7 @@
 //! yields once and frees it, under one of 8 names and 4 task types.
 
 use memscope_bench::{emit, status_kib};
-use memscope_runtime::{snapshot, spawn_tracked_future, TaskType, Tracked, TrackingAllocator};
+use memscope_runtime::{snapshot, spawn, TaskType, Tracked, TrackingAllocator};
 use std::time::Instant;
 
 #[global_allocator]
@@ -32,7 +32,7 @@ async fn waves(total: usize, tracked: bool) {
         let wave = start..(start + WAVE).min(total);
         if tracked {
             let handles: Vec<_> = wave
-                .map(|i| spawn_tracked_future(Tracked::new(job(i), NAMES[i % 8], TYPES[i % 4])))
+                .map(|i| spawn(Tracked::new(job(i), NAMES[i % 8], TYPES[i % 4])))
                 .collect();
             for h in handles {
                 done += usize::from(h.await.expect("task") > 0);

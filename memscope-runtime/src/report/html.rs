@@ -6,19 +6,21 @@
 //! block, in which `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026`, so no
 //! name can close the block. The script inserts names with `textContent` only.
 
+use super::human_bytes;
 use super::text::thousands;
-use super::{human_bytes, type_group};
-use crate::buckets::HeapTotals;
-use crate::context;
-use crate::snapshot::{MemorySnapshot, TaskMemoryProfile};
-use crate::task::TaskType;
+use crate::base::counters::HeapCounters;
+use crate::base::task::TaskType;
+use crate::hook::allocator::TRAILER_BYTES;
+use crate::hook::thread;
+use crate::view::snapshot::MemorySnapshot;
+use crate::view::task::TaskMemoryProfile;
 use serde_json::json;
 use std::fmt::Write;
 
 const CSS: &str = include_str!("html/page.css");
 const SCRIPT: &str = include_str!("html/page.js");
 /// Bars in the "top tasks by peak" chart.
-pub const TOP_BARS: usize = 15;
+pub(crate) const TOP_BARS: usize = 15;
 /// Rows of the task tree, and children shown under one task, before the rest is summed up.
 const TREE_ROWS: usize = 400;
 const TREE_CHILDREN: usize = 25;
@@ -26,12 +28,7 @@ const TREE_CHILDREN: usize = 25;
 const RETAINED_ROWS: usize = 50;
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped, safe in HTML text and attribute values.
-///
-/// ```
-/// use memscope_runtime::report::html::escape;
-/// assert_eq!(escape("<img src=x onerror='a()'>&"), "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;");
-/// ```
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -47,14 +44,8 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The report page.
-///
-/// ```
-/// let page = memscope_runtime::report::html::render(&memscope_runtime::snapshot());
-/// assert!(page.starts_with("<!DOCTYPE html>"));
-/// assert!(!page.contains("http://") || !page.contains("src=\"http"));
-/// ```
-pub fn render(s: &MemorySnapshot) -> String {
-    let _internal = context::internal();
+pub(crate) fn render(s: &MemorySnapshot) -> String {
+    let _internal = thread::internal();
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -63,7 +54,7 @@ pub fn render(s: &MemorySnapshot) -> String {
          <title>memscope report</title><style>{CSS}</style></head>\n\
          <body data-rendered=\"pending\">\n<h1>memscope report</h1>\
          <p class=\"sub\">snapshot taken {:.2} s after memscope started · schema_version {}</p>\n",
-        s.taken_at_ns as f64 / 1e9,
+        s.taken_at.as_secs_f64(),
         s.schema_version
     );
     cards(&mut o, s);
@@ -107,7 +98,7 @@ fn chart_data(s: &MemorySnapshot) -> serde_json::Value {
                 .iter()
                 .map(|(ty, b)| (ty.as_str().to_owned(), json!(b)))
                 .collect();
-            json!({"t": x.at_ns as f64 / 1e9, "by": by, "u": x.untracked_live_bytes})
+            json!({"t": x.at.as_secs_f64(), "by": by, "u": x.untracked_live_bytes})
         })
         .collect();
     let top = top_by_peak(s, TOP_BARS);
@@ -121,7 +112,7 @@ fn chart_data(s: &MemorySnapshot) -> serde_json::Value {
         .map(|t| {
             json!({"id": t.id.as_u64(), "name": t.name, "type": t.task_type.as_str(),
                 "outcome": t.outcome.to_string(), "peak": t.peak_bytes, "live": t.live_bytes,
-                "allocated": t.allocated_bytes})
+                "allocated": t.heap.allocated_bytes})
         })
         .collect();
     json!({"types": types, "timeline": timeline, "top": top, "top_types": top_types})
@@ -138,7 +129,7 @@ fn cards(o: &mut String, s: &MemorySnapshot) {
     let tracked = s.tracked();
     let all = s.all_heap_traffic();
     let blocks = all.allocation_count.saturating_sub(all.free_count);
-    let owner_words = blocks.saturating_mul(crate::TRAILER_BYTES as u64);
+    let owner_words = blocks.saturating_mul(TRAILER_BYTES as u64);
     let retained: u64 = s.tasks.iter().map(|t| t.retained_bytes).sum();
     let untracked_share = if all.allocated_bytes == 0 {
         0.0
@@ -148,8 +139,8 @@ fn cards(o: &mut String, s: &MemorySnapshot) {
     let cards = [
         (thousands(s.tasks_started), "tasks started".to_owned()),
         (
-            thousands(s.active_tasks),
-            format!("running · at most {} at once", s.peak_concurrent_tasks),
+            thousands(s.tasks_running),
+            format!("running · at most {} at once", s.max_tasks_running),
         ),
         (
             human_bytes(tracked.allocated_bytes),
@@ -219,7 +210,7 @@ fn by_type(o: &mut String, s: &MemorySnapshot) {
          <th class=\"num\" title=\"completed tasks ÷ seconds from first start to last completion\">done/s</th></tr></thead><tbody>",
     );
     for ty in TaskType::ALL {
-        let g = type_group(s, ty);
+        let g = s.by_type(ty);
         if g.task_count == 0 {
             continue;
         }
@@ -240,8 +231,8 @@ fn by_type(o: &mut String, s: &MemorySnapshot) {
             human_bytes(g.mean_peak_bytes().round() as u64),
             human_bytes(g.live_bytes),
             human_bytes(g.retained_bytes),
-            human_bytes(g.allocated_bytes),
-            thousands(g.allocation_count),
+            human_bytes(g.heap.allocated_bytes),
+            thousands(g.heap.allocation_count),
             m.avg_wait_time_ms,
             m.avg_poll_time_ms,
             m.throughput_per_sec
@@ -252,7 +243,7 @@ fn by_type(o: &mut String, s: &MemorySnapshot) {
 
 fn by_name(o: &mut String, s: &MemorySnapshot) {
     let mut groups: Vec<_> = s.groups.iter().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.allocated_bytes));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.heap.allocated_bytes));
     let _ = write!(
         o,
         "<section><h2>Per task name</h2><p class=\"note\">{} names, largest allocators first \
@@ -276,8 +267,8 @@ fn by_name(o: &mut String, s: &MemorySnapshot) {
             human_bytes(g.max_peak_bytes),
             human_bytes(g.mean_peak_bytes().round() as u64),
             human_bytes(g.live_bytes),
-            human_bytes(g.allocated_bytes),
-            thousands(g.allocation_count)
+            human_bytes(g.heap.allocated_bytes),
+            thousands(g.heap.allocation_count)
         );
     }
     o.push_str("</tbody></table></section>\n");
@@ -311,9 +302,9 @@ fn retained(o: &mut String, s: &MemorySnapshot) {
             swatch(t.task_type),
             human_bytes(t.retained_bytes),
             human_bytes(t.peak_bytes),
-            human_bytes(t.allocated_bytes),
-            thousands(t.allocation_count),
-            thousands(t.free_count),
+            human_bytes(t.heap.allocated_bytes),
+            thousands(t.heap.allocation_count),
+            thousands(t.heap.free_count),
             state = t.outcome
         );
     }
@@ -350,12 +341,12 @@ fn tree(o: &mut String, s: &MemorySnapshot) {
     }
     // A parent is created before its children, so its id is smaller: summing in
     // descending id order sees every child before its parent.
-    let mut incl: Vec<HeapTotals> = s.tasks.iter().map(TaskMemoryProfile::heap).collect();
+    let mut incl: Vec<HeapCounters> = s.tasks.iter().map(|t| t.heap).collect();
     for i in (0..n).rev() {
         if let Some(Ok(p)) = s.tasks[i].parent.map(index) {
             if p < i {
                 let c = incl[i];
-                incl[p].add(&c);
+                incl[p] += c;
             }
         }
     }
@@ -410,7 +401,7 @@ fn tree(o: &mut String, s: &MemorySnapshot) {
             escape(&t.name),
             t.id.as_u64(),
             swatch(t.task_type),
-            human_bytes(t.allocated_bytes),
+            human_bytes(t.heap.allocated_bytes),
             human_bytes(t.live_bytes),
             human_bytes(t.peak_bytes),
             human_bytes(inc.allocated_bytes),
@@ -419,10 +410,8 @@ fn tree(o: &mut String, s: &MemorySnapshot) {
         );
         let kids = &children[i];
         if kids.len() > TREE_CHILDREN {
-            let mut rest = HeapTotals::default();
-            kids[TREE_CHILDREN..]
-                .iter()
-                .for_each(|&k| rest.add(&incl[k]));
+            let mut rest = HeapCounters::default();
+            kids[TREE_CHILDREN..].iter().for_each(|&k| rest += incl[k]);
             stack.push(Row::More(kids.len() - TREE_CHILDREN, rest, depth + 1));
         }
         for &k in kids.iter().take(TREE_CHILDREN).rev() {
@@ -435,9 +424,22 @@ fn tree(o: &mut String, s: &MemorySnapshot) {
 /// A row of the task tree: a task, or the sum of the children not listed.
 enum Row {
     Task(usize, usize),
-    More(usize, HeapTotals, usize),
+    More(usize, HeapCounters, usize),
 }
 
 fn indent(depth: usize) -> usize {
     8 + 18 * depth.min(20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_text_and_attributes() {
+        assert_eq!(
+            escape("<img src=x onerror='a()'>&\""),
+            "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;"
+        );
+    }
 }

@@ -1,43 +1,48 @@
 //! The whole snapshot as JSON, with its `schema_version` (fields documented in
 //! `docs/report-json.md`).
 
-use crate::context;
-use crate::snapshot::{MemorySnapshot, SCHEMA_VERSION};
+use crate::base::error::Error;
+use crate::hook::thread;
+use crate::view::snapshot::{MemorySnapshot, SCHEMA_VERSION};
 
 /// The whole snapshot as pretty-printed JSON with its `schema_version`.
-///
-/// ```
-/// let json = memscope_runtime::report::json::render(&memscope_runtime::snapshot());
-/// let back: memscope_runtime::MemorySnapshot = serde_json::from_str(&json).unwrap();
-/// assert_eq!(back.schema_version, memscope_runtime::SCHEMA_VERSION);
-/// ```
-pub fn render(snapshot: &MemorySnapshot) -> String {
-    let _internal = context::internal();
+pub(crate) fn render(snapshot: &MemorySnapshot) -> String {
+    let _internal = thread::internal();
     // Plain data with string keys (maps are keyed by task type names): cannot fail.
     serde_json::to_string_pretty(snapshot).unwrap_or_default()
 }
 
 /// Reads a snapshot back from [`render`]'s output.
-///
-/// # Errors
-/// The JSON error if `json` is not a snapshot, or a custom error naming both versions
-/// if its `schema_version` is newer than this build reads.
-///
-/// ```
-/// use memscope_runtime::report::json;
-/// let snap = memscope_runtime::snapshot();
-/// assert_eq!(json::parse(&json::render(&snap)).unwrap(), snap);
-/// assert!(json::parse("{}").is_err());
-/// ```
-pub fn parse(json: &str) -> Result<MemorySnapshot, serde_json::Error> {
-    let _internal = context::internal();
-    let snap: MemorySnapshot = serde_json::from_str(json)?;
+pub(crate) fn parse(json: &str) -> Result<MemorySnapshot, Error> {
+    let _internal = thread::internal();
+    let unreadable = |reason: String| Error::UnreadableReport { reason };
+    let snap: MemorySnapshot = serde_json::from_str(json).map_err(|e| unreadable(e.to_string()))?;
     if snap.schema_version > SCHEMA_VERSION {
-        return Err(serde::de::Error::custom(format!(
-            "memscope report schema_version {} is newer than this build reads ({SCHEMA_VERSION}); \
+        return Err(unreadable(format!(
+            "its schema_version {} is newer than this build reads ({SCHEMA_VERSION}); \
              upgrade memscope",
             snap.schema_version
         )));
     }
     Ok(snap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_round_trips() {
+        let snap = crate::view::snapshot::snapshot();
+        assert_eq!(parse(&render(&snap)).unwrap(), snap);
+        let newer = render(&snap).replacen(
+            &format!("\"schema_version\": {SCHEMA_VERSION}"),
+            "\"schema_version\": 999",
+            1,
+        );
+        assert!(parse(&newer)
+            .unwrap_err()
+            .to_string()
+            .contains("upgrade memscope"));
+    }
 }

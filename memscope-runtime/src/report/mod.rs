@@ -1,178 +1,50 @@
 //! Reports: the text summary, JSON, a self-contained HTML page and a Chrome/Perfetto
-//! trace, one file per format.
-//!
-//! Write one from any snapshot at any time, the format following the file name:
-//!
-//! ```
-//! let dir = std::env::temp_dir().join("memscope-doc-reports");
-//! let snap = memscope_runtime::snapshot();
-//! for name in ["report.txt", "report.json", "report.html", "report.trace.json"] {
-//!     memscope_runtime::report::save(&snap, &dir.join(name)).unwrap();
-//! }
-//! assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().starts_with("<!DOCTYPE html>"));
-//! ```
+//! trace, one file per format. The one door is on the snapshot:
+//! [`MemorySnapshot::save`] (format by file ending), [`MemorySnapshot::write_to`] (to any
+//! `Write`), and `Display` (the text summary).
 
-pub mod html;
-pub mod json;
-pub mod text;
-pub mod trace;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod text;
+pub(crate) mod trace;
 
-use crate::context;
-use crate::error::Error;
-use crate::snapshot::MemorySnapshot;
+use crate::base::error::Error;
+use crate::base::format::ReportFormat;
+use crate::hook::thread;
+use crate::view::snapshot::MemorySnapshot;
+use std::fmt;
 use std::fs;
+use std::io;
 use std::path::Path;
 
-/// The formats memscope writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReportFormat {
-    /// The aligned text summary (`.txt`, `"text"`).
-    Text,
-    /// The whole snapshot as JSON (`.json`, `"json"`); see `docs/report-json.md`.
-    Json,
-    /// One self-contained HTML page with charts (`.html`, `"html"`).
-    Html,
-    /// Chrome Trace Event JSON, for ui.perfetto.dev or `chrome://tracing`
-    /// (`.trace.json`, `"trace"`).
-    Trace,
-}
-
-impl ReportFormat {
-    /// Every format, in the order the docs list them.
-    pub const ALL: [ReportFormat; 4] = [
-        ReportFormat::Text,
-        ReportFormat::Json,
-        ReportFormat::Html,
-        ReportFormat::Trace,
-    ];
-
-    /// The format's name, as [`ReportFormat::from_name`] accepts it.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ReportFormat::Text => "text",
-            ReportFormat::Json => "json",
-            ReportFormat::Html => "html",
-            ReportFormat::Trace => "trace",
-        }
-    }
-
-    /// The file-name ending that selects the format.
-    pub const fn extension(self) -> &'static str {
-        match self {
-            ReportFormat::Text => ".txt",
-            ReportFormat::Json => ".json",
-            ReportFormat::Html => ".html",
-            ReportFormat::Trace => ".trace.json",
-        }
-    }
-
-    /// The format called `name` (`text`/`txt`, `json`, `html`/`htm`, `trace`/`perfetto`),
-    /// any case.
-    ///
-    /// ```
-    /// use memscope_runtime::report::ReportFormat;
-    /// assert_eq!(ReportFormat::from_name("HTML").unwrap(), ReportFormat::Html);
-    /// assert!(ReportFormat::from_name("pdf").is_err());
-    /// ```
-    pub fn from_name(name: &str) -> Result<Self, Error> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "txt" | "text" => Ok(ReportFormat::Text),
-            "json" => Ok(ReportFormat::Json),
-            "html" | "htm" => Ok(ReportFormat::Html),
-            "trace" | "perfetto" | "chrome" | "trace.json" => Ok(ReportFormat::Trace),
-            _ => Err(Error::UnknownReportFormat(name.to_owned())),
-        }
-    }
-
-    /// The format a file name asks for; `.trace.json` wins over `.json`.
-    ///
-    /// ```
-    /// use memscope_runtime::report::ReportFormat;
-    /// use std::path::Path;
-    /// assert_eq!(ReportFormat::from_path(Path::new("out/run.trace.json")).unwrap(), ReportFormat::Trace);
-    /// assert_eq!(ReportFormat::from_path(Path::new("out/run.json")).unwrap(), ReportFormat::Json);
-    /// assert!(ReportFormat::from_path(Path::new("out/run")).is_err());
-    /// ```
-    pub fn from_path(path: &Path) -> Result<Self, Error> {
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        if file.ends_with(".trace.json") {
-            return Ok(ReportFormat::Trace);
-        }
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(ext) => Self::from_name(ext),
-            None => Err(Error::UnknownReportFormat(file)),
-        }
-    }
-
-    /// The `explicit` format if given, else the one `path`'s name asks for.
-    ///
-    /// ```
-    /// use memscope_runtime::report::ReportFormat;
-    /// use std::path::Path;
-    /// assert_eq!(ReportFormat::choose(Path::new("x.out"), Some("json")).unwrap(), ReportFormat::Json);
-    /// ```
-    pub fn choose(path: &Path, explicit: Option<&str>) -> Result<Self, Error> {
-        match explicit {
-            Some(name) => Self::from_name(name),
-            None => Self::from_path(path),
-        }
-    }
-
-    /// Renders `snapshot` in this format.
-    ///
-    /// ```
-    /// use memscope_runtime::report::ReportFormat;
-    /// let snap = memscope_runtime::snapshot();
-    /// assert!(ReportFormat::Trace.render(&snap).contains("traceEvents"));
-    /// ```
-    pub fn render(self, snapshot: &MemorySnapshot) -> String {
-        let _internal = context::internal();
-        match self {
-            ReportFormat::Text => text::render(snapshot),
-            ReportFormat::Json => json::render(snapshot),
-            ReportFormat::Html => html::render(snapshot),
-            ReportFormat::Trace => trace::render(snapshot),
-        }
+/// Renders `snapshot` in `format`.
+pub(crate) fn render(snapshot: &MemorySnapshot, format: ReportFormat) -> String {
+    let _internal = thread::internal();
+    match format {
+        ReportFormat::Text => text::render(snapshot),
+        ReportFormat::Json => json::render(snapshot),
+        ReportFormat::Html => html::render(snapshot),
+        ReportFormat::Trace => trace::render(snapshot),
     }
 }
 
-impl std::str::FromStr for ReportFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::from_name(s)
-    }
-}
-
-fn unwritable(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+fn unwritable(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     move |source| Error::ReportUnwritable {
         path: path.to_owned(),
         source,
     }
 }
 
-/// Checks at start-up that a report can be written to `path` and picks its format:
-/// creates the directory and opens the file for writing (a file that did not exist is
-/// removed again, so an early crash leaves no empty report behind).
-///
-/// # Errors
-/// [`Error::UnknownReportFormat`] for a format it does not know;
-/// [`Error::ReportUnwritable`], saying how to choose another path, when the file cannot
-/// be written.
-///
-/// ```
-/// use memscope_runtime::report::{prepare, ReportFormat};
-/// let path = std::env::temp_dir().join("memscope-doc-prepare/r.html");
-/// assert_eq!(prepare(&path, None).unwrap(), ReportFormat::Html);
-/// assert!(prepare(std::path::Path::new("/proc/memscope/r.json"), None).is_err());
-/// ```
-pub fn prepare(path: &Path, explicit: Option<&str>) -> Result<ReportFormat, Error> {
-    let _internal = context::internal();
-    let format = ReportFormat::choose(path, explicit)?;
+/// Checks at start-up that a report can be written to `path` and picks its format (the
+/// `explicit` one, else the one its ending asks for): creates the directory and opens the
+/// file for writing (a file that did not exist is removed again, so an early crash leaves
+/// no empty report behind).
+pub(crate) fn prepare(path: &Path, explicit: Option<&str>) -> Result<ReportFormat, Error> {
+    let _internal = thread::internal();
+    let format = match explicit {
+        Some(name) => name.parse()?,
+        None => ReportFormat::from_path(path)?,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(unwritable(path))?;
     }
@@ -190,83 +62,97 @@ pub fn prepare(path: &Path, explicit: Option<&str>) -> Result<ReportFormat, Erro
 }
 
 /// Writes `snapshot` to `path` in `format`, creating the directory if needed.
-///
-/// # Errors
-/// [`Error::ReportUnwritable`] when the file cannot be written.
-///
-/// ```
-/// let path = std::env::temp_dir().join("memscope-doc-report.json");
-/// let snap = memscope_runtime::snapshot();
-/// memscope_runtime::report::write(&snap, &path, memscope_runtime::report::ReportFormat::Json).unwrap();
-/// assert!(std::fs::read_to_string(&path).unwrap().contains("schema_version"));
-/// ```
-pub fn write(snapshot: &MemorySnapshot, path: &Path, format: ReportFormat) -> Result<(), Error> {
-    let body = format.render(snapshot);
-    let _internal = context::internal();
+pub(crate) fn write_file(
+    snapshot: &MemorySnapshot,
+    path: &Path,
+    format: ReportFormat,
+) -> Result<(), Error> {
+    let body = render(snapshot, format);
+    let _internal = thread::internal();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(unwritable(path))?;
     }
     fs::write(path, body).map_err(unwritable(path))
 }
 
-/// Writes `snapshot` to `path` in the format its name asks for; returns that format.
-///
-/// # Errors
-/// As [`ReportFormat::from_path`] and [`write()`].
-///
-/// ```
-/// let path = std::env::temp_dir().join("memscope-doc-save.txt");
-/// let format = memscope_runtime::report::save(&memscope_runtime::snapshot(), &path).unwrap();
-/// assert_eq!(format, memscope_runtime::report::ReportFormat::Text);
-/// ```
-pub fn save(snapshot: &MemorySnapshot, path: &Path) -> Result<ReportFormat, Error> {
-    let format = ReportFormat::from_path(path)?;
-    write(snapshot, path, format)?;
-    Ok(format)
-}
-
 impl MemorySnapshot {
-    /// The text summary (see [`text::render`]).
-    ///
-    /// ```
-    /// assert!(memscope_runtime::snapshot().render_text().starts_with("memscope"));
-    /// ```
-    pub fn render_text(&self) -> String {
-        ReportFormat::Text.render(self)
-    }
-
-    /// Writes this snapshot to `path` in the format its name asks for (see [`save`]).
+    /// Writes this snapshot to `path` in the format its ending asks for (`.txt`, `.json`,
+    /// `.html`, `.trace.json`), creating the directory if needed; returns that format.
     ///
     /// # Errors
-    /// As [`save`].
+    /// [`Error::UnknownReportFormat`] for another ending, [`Error::ReportUnwritable`] when
+    /// the file cannot be written.
     ///
     /// ```
-    /// let path = std::env::temp_dir().join("memscope-doc-write-report.html");
-    /// memscope_runtime::snapshot().write_report(&path).unwrap();
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// let dir = std::env::temp_dir().join("memscope-doc-save");
+    /// let snap = memscope::snapshot();
+    /// for name in ["report.txt", "report.json", "report.html", "report.trace.json"] {
+    ///     snap.save(dir.join(name))?;
+    /// }
+    /// assert!(std::fs::read_to_string(dir.join("report.html"))?.starts_with("<!DOCTYPE html>"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn write_report(&self, path: impl AsRef<Path>) -> Result<ReportFormat, Error> {
-        save(self, path.as_ref())
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<ReportFormat, Error> {
+        let path = path.as_ref();
+        let format = ReportFormat::from_path(path)?;
+        write_file(self, path, format)?;
+        Ok(format)
+    }
+
+    /// Writes this snapshot in `format` to `out` (a file, a socket, a `Vec<u8>`, stdout).
+    ///
+    /// # Errors
+    /// What `out` returns.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::ReportFormat;
+    /// let mut json = Vec::new();
+    /// memscope::snapshot().write_to(&mut json, ReportFormat::Json)?;
+    /// let back = memscope::MemorySnapshot::from_json(std::str::from_utf8(&json)?)?;
+    /// assert_eq!(back.schema_version, memscope::SCHEMA_VERSION);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_to(&self, mut out: impl io::Write, format: ReportFormat) -> io::Result<()> {
+        out.write_all(render(self, format).as_bytes())
+    }
+
+    /// Reads a snapshot back from its JSON report.
+    ///
+    /// # Errors
+    /// [`Error::UnreadableReport`] when `json` is not a snapshot, or was written by a
+    /// newer memscope (its `schema_version` is newer than this build reads).
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// assert!(memscope::MemorySnapshot::from_json("{}").is_err());
+    /// ```
+    pub fn from_json(json: &str) -> Result<MemorySnapshot, Error> {
+        json::parse(json)
     }
 }
 
-/// Every group of one task type merged into one (folded tasks included).
-pub(crate) fn type_group(s: &MemorySnapshot, ty: crate::TaskType) -> crate::GroupProfile {
-    let mut all = crate::GroupProfile::new(ty.as_str(), ty);
-    for g in s.groups.iter().filter(|g| g.task_type == ty) {
-        all.merge(g);
+/// The text summary, as printed at shutdown.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let summary = memscope::snapshot().to_string();
+/// assert!(summary.starts_with("memscope"));
+/// assert!(summary.lines().all(|l| l.chars().count() <= 100));
+/// ```
+impl fmt::Display for MemorySnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render(self, ReportFormat::Text))
     }
-    all
 }
 
 /// `bytes` in binary units with one decimal: `512 B`, `1.5 KiB`, `12.0 MiB`, `3.2 GiB`.
-///
-/// ```
-/// use memscope_runtime::report::human_bytes;
-/// assert_eq!(human_bytes(512), "512 B");
-/// assert_eq!(human_bytes(1536), "1.5 KiB");
-/// assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
-/// ```
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");
@@ -283,24 +169,15 @@ pub fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    #[test]
-    fn trace_json_wins_over_json() {
-        let p = PathBuf::from("a/b.Trace.JSON");
-        assert_eq!(ReportFormat::from_path(&p).unwrap(), ReportFormat::Trace);
-        for f in ReportFormat::ALL {
-            let p = PathBuf::from(format!("r{}", f.extension()));
-            assert_eq!(ReportFormat::from_path(&p).unwrap(), f);
-            assert_eq!(ReportFormat::from_name(f.name()).unwrap(), f);
-        }
-    }
 
     #[test]
     fn units_round_at_the_boundary() {
         assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1023), "1023 B");
         assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 }

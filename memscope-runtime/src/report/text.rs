@@ -11,25 +11,20 @@
 //! ```
 
 use super::human_bytes;
-use crate::allocator::TRAILER_BYTES;
-use crate::context;
-use crate::snapshot::{MemorySnapshot, TaskMemoryProfile};
-use crate::task::TaskType;
+use crate::base::task::TaskType;
+use crate::hook::allocator::TRAILER_BYTES;
+use crate::hook::thread;
+use crate::view::snapshot::MemorySnapshot;
+use crate::view::task::TaskMemoryProfile;
 use std::fmt::Write;
 
 /// Tasks listed in the "top tasks by peak" and "retained" tables.
-pub const TOP_N: usize = 10;
+pub(crate) const TOP_N: usize = 10;
 
 /// The summary: totals, per task type, top [`TOP_N`] tasks by peak, tasks whose memory
 /// outlived them, untracked share of all heap traffic, and memscope's own overhead.
-///
-/// ```
-/// let text = memscope_runtime::report::text::render(&memscope_runtime::snapshot());
-/// assert!(text.starts_with("memscope"));
-/// assert!(text.lines().all(|l| l.chars().count() <= 100));
-/// ```
-pub fn render(s: &MemorySnapshot) -> String {
-    let _internal = context::internal();
+pub(crate) fn render(s: &MemorySnapshot) -> String {
+    let _internal = thread::internal();
     let mut out = String::new();
     header(&mut out, s);
     by_type(&mut out, s);
@@ -45,9 +40,9 @@ fn header(out: &mut String, s: &MemorySnapshot) {
         out,
         "memscope · {} tasks started, {} running, at most {} at once · {:.1} s since start",
         thousands(s.tasks_started),
-        thousands(s.active_tasks),
-        thousands(s.peak_concurrent_tasks),
-        s.taken_at_ns as f64 / 1e9
+        thousands(s.tasks_running),
+        thousands(s.max_tasks_running),
+        s.taken_at.as_secs_f64()
     );
     let _ = writeln!(
         out,
@@ -95,7 +90,7 @@ fn by_type(out: &mut String, s: &MemorySnapshot) {
         if m.task_count == 0 {
             continue;
         }
-        let g = super::type_group(s, ty);
+        let g = s.by_type(ty);
         let _ = writeln!(
             out,
             "{:<12} {:>8} {:>7.1} {:>10} {:>10} {:>10} {:>10} {:>11} {:>9.1}",
@@ -106,7 +101,7 @@ fn by_type(out: &mut String, s: &MemorySnapshot) {
             human_bytes(g.mean_peak_bytes().round() as u64),
             human_bytes(g.live_bytes),
             human_bytes(g.retained_bytes),
-            thousands(g.allocation_count),
+            thousands(g.heap.allocation_count),
             m.avg_wait_time_ms
         );
         if m.running_count + m.panicked_count + m.cancelled_count > 0 {
@@ -160,7 +155,7 @@ fn retained(out: &mut String, s: &MemorySnapshot) {
         out,
         &all[..all.len().min(TOP_N)],
         ["retained", "allocated"],
-        |t| [t.retained_bytes, t.allocated_bytes],
+        |t| [t.retained_bytes, t.heap.allocated_bytes],
     );
 }
 
@@ -186,7 +181,7 @@ fn task_table(
             t.outcome.to_string(),
             human_bytes(a),
             human_bytes(b),
-            thousands(t.allocation_count),
+            thousands(t.heap.allocation_count),
             human_duration(t.lifetime.as_secs_f64())
         );
     }

@@ -8,42 +8,32 @@
 //! are microseconds since memscope's epoch. Tasks folded out of the retention have no
 //! individual profile any more, so they have no span; `otherData` says how many.
 
-use crate::context;
-use crate::snapshot::{MemorySnapshot, TaskMemoryProfile};
-use crate::task::TaskType;
+use crate::base::task::TaskType;
+use crate::hook::thread;
+use crate::view::snapshot::MemorySnapshot;
+use crate::view::task::TaskMemoryProfile;
 use serde_json::{json, Value};
 
 /// The `pid` of the counter tracks.
-pub const MEMORY_PID: u64 = 100;
+pub(crate) const MEMORY_PID: u64 = 100;
 
 fn type_pid(ty: TaskType) -> u64 {
     TaskType::ALL.iter().position(|&t| t == ty).unwrap_or(0) as u64 + 1
 }
 
-fn us(ns: u64) -> f64 {
-    ns as f64 / 1000.0
+fn us(d: std::time::Duration) -> f64 {
+    d.as_nanos() as f64 / 1000.0
 }
 
 /// The snapshot as a Trace Event JSON object (`{"traceEvents": [...], ...}`).
-///
-/// ```
-/// let trace = memscope_runtime::report::trace::render(&memscope_runtime::snapshot());
-/// let v: serde_json::Value = serde_json::from_str(&trace).unwrap();
-/// assert!(v["traceEvents"].is_array());
-/// ```
-pub fn render(s: &MemorySnapshot) -> String {
-    let _internal = context::internal();
+pub(crate) fn render(s: &MemorySnapshot) -> String {
+    let _internal = thread::internal();
     serde_json::to_string(&to_value(s)).unwrap_or_default()
 }
 
-/// The trace as a JSON value, for callers that add events of their own.
-///
-/// ```
-/// let v = memscope_runtime::report::trace::to_value(&memscope_runtime::snapshot());
-/// assert_eq!(v["displayTimeUnit"], "ms");
-/// ```
-pub fn to_value(s: &MemorySnapshot) -> Value {
-    let _internal = context::internal();
+/// The trace as a JSON value.
+fn to_value(s: &MemorySnapshot) -> Value {
+    let _internal = thread::internal();
     let mut events = Vec::new();
     for ty in TaskType::ALL {
         if s.tasks.iter().any(|t| t.task_type == ty) {
@@ -69,7 +59,7 @@ pub fn to_value(s: &MemorySnapshot) -> Value {
         "otherData": {
             "generator": "memscope",
             "schema_version": s.schema_version,
-            "taken_at_ns": s.taken_at_ns,
+            "taken_at_ns": s.taken_at.as_nanos() as u64,
             "tasks_started": s.tasks_started,
             "folded_tasks_without_span": s.folded_tasks,
         }
@@ -89,22 +79,22 @@ fn span(t: &TaskMemoryProfile) -> Value {
         "name": t.name,
         "cat": t.task_type.as_str(),
         "ph": "X",
-        "ts": us(t.started_at_ns),
-        "dur": us(t.lifetime.as_nanos() as u64),
+        "ts": us(t.started_at),
+        "dur": us(t.lifetime),
         "pid": type_pid(t.task_type),
         "tid": t.id.as_u64(),
         "args": {
             "id": t.id.as_u64(),
             "parent": t.parent.map(|p| p.as_u64()),
             "outcome": t.outcome.to_string(),
-            "allocated_bytes": t.allocated_bytes,
-            "allocation_count": t.allocation_count,
-            "freed_bytes": t.freed_bytes,
+            "allocated_bytes": t.heap.allocated_bytes,
+            "allocation_count": t.heap.allocation_count,
+            "freed_bytes": t.heap.freed_bytes,
             "live_bytes": t.live_bytes,
             "peak_bytes": t.peak_bytes,
             "retained_bytes": t.retained_bytes,
             "poll_count": t.poll_count,
-            "poll_duration_us": us(t.poll_duration.as_nanos() as u64),
+            "poll_duration_us": us(t.poll_duration),
         }
     })
 }
@@ -122,10 +112,10 @@ fn counters(s: &MemorySnapshot, events: &mut Vec<Value>) {
         for ty in &types {
             let bytes = sample.live_by_type.get(ty).copied().unwrap_or(0);
             events.push(json!({"name": format!("live bytes: {ty}"), "ph": "C",
-                "ts": us(sample.at_ns), "pid": MEMORY_PID, "args": {"bytes": bytes}}));
+                "ts": us(sample.at), "pid": MEMORY_PID, "args": {"bytes": bytes}}));
         }
         events.push(json!({"name": "live bytes: untracked", "ph": "C",
-            "ts": us(sample.at_ns), "pid": MEMORY_PID,
+            "ts": us(sample.at), "pid": MEMORY_PID,
             "args": {"bytes": sample.untracked_live_bytes}}));
     }
 }

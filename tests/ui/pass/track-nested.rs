@@ -17,7 +17,7 @@ async fn spawned() -> usize {
 #[memscope::track(name = "parent", task_type = "cpu")]
 async fn parent() -> usize {
     let direct = leaf(16).await.len();
-    let handle = memscope::spawn_tracked(spawned());
+    let handle = memscope::async_memory::spawn_tracked(spawned());
     direct + handle.await.unwrap()
 }
 

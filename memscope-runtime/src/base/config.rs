@@ -1,0 +1,114 @@
+//! Process-wide settings of the tracker.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+
+static RETENTION: AtomicUsize = AtomicUsize::new(Config::DEFAULT_RETENTION);
+static MAX_GROUPS: AtomicUsize = AtomicUsize::new(Config::DEFAULT_MAX_GROUPS);
+static TIMING: AtomicBool = AtomicBool::new(true);
+
+/// Settings of the tracker, applied with [`configure`]. Setters are `with_*`, getters
+/// have the setting's name.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// use memscope::{configure, Config};
+/// configure(Config::default().with_retention(10_000).with_poll_timing(true));
+/// assert_eq!(Config::current().retention(), 10_000);
+/// assert!(Config::current().poll_timing());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    retention: usize,
+    max_groups: usize,
+    poll_timing: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            retention: Self::DEFAULT_RETENTION,
+            max_groups: Self::DEFAULT_MAX_GROUPS,
+            poll_timing: true,
+        }
+    }
+}
+
+impl Config {
+    /// Finished tasks kept with their own profile by default.
+    pub const DEFAULT_RETENTION: usize = 1024;
+    /// Names whose folded tasks get a group of their own, by default.
+    pub const DEFAULT_MAX_GROUPS: usize = 1024;
+
+    /// The settings in force now.
+    pub fn current() -> Self {
+        Config {
+            // Relaxed: independent settings, read when next needed.
+            retention: RETENTION.load(Relaxed),
+            max_groups: MAX_GROUPS.load(Relaxed),
+            poll_timing: TIMING.load(Relaxed),
+        }
+    }
+
+    /// How many finished tasks keep their own profile. Older ones are folded into the
+    /// aggregate of their `(name, task type)`; a finished task that still holds memory
+    /// keeps its profile until that memory is freed. The books are split into 8 shards by
+    /// task id, each keeping its most recent `ceil(tasks / 8)`, so together they hold
+    /// about the `tasks` most recently finished.
+    pub fn with_retention(mut self, tasks: usize) -> Self {
+        self.retention = tasks;
+        self
+    }
+
+    /// How many distinct names the aggregates of folded tasks keep apart (per shard of
+    /// the books). Tasks of further names are folded into one group per task type named
+    /// `(other names)`, so names of unbounded cardinality (`format!("req-{i}")`) cannot
+    /// grow the books without bound.
+    pub fn with_max_groups(mut self, names: usize) -> Self {
+        self.max_groups = names;
+        self
+    }
+
+    /// Whether each poll is timed (two clock reads per poll). Without it, poll counts
+    /// and memory are still exact but time inside poll and wait time read zero.
+    pub fn with_poll_timing(mut self, on: bool) -> Self {
+        self.poll_timing = on;
+        self
+    }
+
+    /// Finished tasks kept with their own profile (see [`Config::with_retention`]).
+    pub fn retention(&self) -> usize {
+        self.retention
+    }
+
+    /// Names kept apart in the aggregates (see [`Config::with_max_groups`]).
+    pub fn max_groups(&self) -> usize {
+        self.max_groups
+    }
+
+    /// Whether polls are timed (see [`Config::with_poll_timing`]).
+    pub fn poll_timing(&self) -> bool {
+        self.poll_timing
+    }
+}
+
+/// Whether polls are timed now: the hot-path read of [`Config::poll_timing`].
+#[inline]
+pub(crate) fn poll_timing() -> bool {
+    // Relaxed: see `Config::current`.
+    TIMING.load(Relaxed)
+}
+
+/// Applies `config` to the whole process, from now on.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// memscope::configure(memscope::Config::default());
+/// ```
+pub fn configure(config: Config) {
+    // Relaxed: see `Config::current`.
+    RETENTION.store(config.retention, Relaxed);
+    MAX_GROUPS.store(config.max_groups, Relaxed);
+    TIMING.store(config.poll_timing, Relaxed);
+}

@@ -1,0 +1,15 @@
+//! The books of all tasks: who is running, the bounded retention of finished tasks, the
+//! per-`(name, task type)` aggregates they are folded into, monitoring windows, and the
+//! timeline sampler. Locked per shard; never touched by the allocator hook.
+//!
+//! - [`store`]: registering and finishing tasks, the shards and their locks;
+//! - [`shard`]: one shard's tables: running tasks, retention, lingering records, folds;
+//! - [`aggregate`]: [`GroupProfile`](aggregate::GroupProfile), what a set of tasks adds up to;
+//! - [`windows`]: the tasks alive inside a monitoring window;
+//! - [`sampler`]: live bytes over time.
+
+pub(crate) mod aggregate;
+pub mod sampler;
+pub(crate) mod shard;
+pub(crate) mod store;
+pub(crate) mod windows;

@@ -1,0 +1,343 @@
+//! Timeline of live bytes over time, filled by an optional background sampler.
+//!
+//! [`start`] runs a plain std thread that, every interval (default
+//! [`DEFAULT_INTERVAL`]), reads the books and records one [`TimelineSample`]: live bytes
+//! per task type, the [`TOP_TASKS`] largest tasks' live bytes, and untracked live bytes.
+//! The samples go into a bounded ring of [`CAPACITY`] samples: when it is full, every
+//! other sample is dropped and from then on only every second tick is kept, so the
+//! timeline always covers the whole run at a resolution that halves each time it fills.
+//!
+//! The sampler's own allocations are charged to memscope's `tracker` bucket, never to a
+//! task. It holds the store's lock only while it copies one `(id, type, live bytes)`
+//! triple per task held, into a buffer it reuses.
+//!
+//! ```
+//! # use memscope_runtime as memscope;
+//! # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+//! use memscope::sampler;
+//! use std::time::Duration;
+//! let handle = sampler::start(Duration::from_millis(1));
+//! assert!(sampler::is_running());
+//! std::thread::sleep(Duration::from_millis(20));
+//! handle.stop();
+//! assert!(!sampler::is_running());
+//! assert!(!sampler::timeline().is_empty());
+//! ```
+//! # use memscope_runtime as memscope;
+//! # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+
+use crate::base::task::{TaskId, TaskType};
+use crate::books::store;
+use crate::hook::{clock, outside, thread};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The sampling interval a [`Session`](crate::Session) (so `#[memscope::main]`) uses unless told.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
+/// How many of the largest tasks each sample names.
+pub const TOP_TASKS: usize = 8;
+/// Most samples kept; when full, the resolution halves (see the module docs).
+pub const CAPACITY: usize = 1024;
+
+/// Live bytes of one task at a sampling instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TaskLiveBytes {
+    /// The task.
+    pub id: TaskId,
+    /// Its live bytes at that instant.
+    pub live_bytes: u64,
+}
+
+/// Live bytes at one sampling instant.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let s = memscope::sampler::sample_now();
+/// assert!(s.at > std::time::Duration::ZERO);
+/// assert!(s.top_tasks.len() <= memscope::sampler::TOP_TASKS);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TimelineSample {
+    /// When the sample was taken, since the tracker's start.
+    #[serde(with = "crate::base::time::duration_ns", rename = "at_ns")]
+    pub at: Duration,
+    /// Live bytes of the tracked tasks held, per task type (types with no live bytes are
+    /// left out).
+    pub live_by_type: BTreeMap<TaskType, u64>,
+    /// The largest tasks by live bytes at that instant, largest first (at most
+    /// [`TOP_TASKS`], only tasks with live bytes).
+    pub top_tasks: Vec<TaskLiveBytes>,
+    /// Live bytes allocated outside any tracked task.
+    pub untracked_live_bytes: u64,
+}
+
+impl TimelineSample {
+    /// Live bytes of all tracked tasks at that instant.
+    pub fn tracked_live_bytes(&self) -> u64 {
+        self.live_by_type.values().sum()
+    }
+}
+
+/// The bounded ring of samples.
+struct Ring {
+    samples: Vec<TimelineSample>,
+    /// Keep one tick out of `stride`; doubles each time the ring fills.
+    stride: u64,
+    ticks: u64,
+}
+
+static RING: Mutex<Ring> = Mutex::new(Ring {
+    samples: Vec::new(),
+    stride: 1,
+    ticks: 0,
+});
+
+struct Running {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+    interval: Duration,
+}
+
+static RUNNING: Mutex<Option<Running>> = Mutex::new(None);
+
+fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
+    // A panic while recording leaves the ring consistent (it is only ever pushed or
+    // thinned), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running background sampler; [`stop`](SamplerHandle::stop) ends it. Dropping the
+/// handle leaves it running (stop it any time with [`stop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "keep the handle to stop the sampler, or call `sampler::stop()`"]
+pub struct SamplerHandle {
+    interval: Duration,
+}
+
+impl SamplerHandle {
+    /// The interval of the running sampler (the first caller's, if several started it).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Stops the sampler (the same as [`stop`]).
+    pub fn stop(self) {
+        stop();
+    }
+}
+
+/// Starts the background sampler with `interval` between samples (at least 1 ms), unless
+/// it is already running: then it returns a handle to the running one, whose interval is
+/// kept. Samples recorded so far are kept too.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// use std::time::Duration;
+/// let a = memscope::sampler::start(Duration::from_millis(5));
+/// let b = memscope::sampler::start(Duration::from_millis(50));
+/// assert_eq!(a.interval(), b.interval());
+/// memscope::sampler::stop();
+/// ```
+pub fn start(interval: Duration) -> SamplerHandle {
+    let _internal = thread::internal();
+    let mut running = lock(&RUNNING);
+    if let Some(r) = running.as_ref() {
+        return SamplerHandle {
+            interval: r.interval,
+        };
+    }
+    let interval = interval.max(Duration::from_millis(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let spawned = std::thread::Builder::new()
+        .name("memscope-sampler".into())
+        .spawn(move || run(interval, &flag));
+    match spawned {
+        Ok(thread) => {
+            *running = Some(Running {
+                stop,
+                thread,
+                interval,
+            })
+        }
+        // No thread, no timeline: reports still have every other figure.
+        Err(e) => eprintln!("memscope: cannot start the sampler thread: {e}"),
+    }
+    SamplerHandle { interval }
+}
+
+/// Stops the background sampler and waits for its thread; does nothing if it is not
+/// running. The samples stay readable with [`timeline`].
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// memscope::sampler::stop();
+/// memscope::sampler::stop(); // again: fine
+/// ```
+pub fn stop() {
+    let running = lock(&RUNNING).take();
+    if let Some(r) = running {
+        // Release: nothing is published; the join below is the synchronisation.
+        r.stop.store(true, Ordering::Release);
+        r.thread.thread().unpark();
+        let _ = r.thread.join();
+    }
+}
+
+/// Whether the background sampler is running.
+pub fn is_running() -> bool {
+    lock(&RUNNING).is_some()
+}
+
+fn run(interval: Duration, stop: &AtomicBool) {
+    // Everything this thread allocates is memscope's own.
+    let _internal = thread::internal();
+    let mut buf = Vec::new();
+    // Acquire: pairs with the store in `stop`.
+    while !stop.load(Ordering::Acquire) {
+        tick(&mut buf);
+        std::thread::park_timeout(interval);
+    }
+}
+
+/// One sampler tick: records a sample unless downsampling skips this tick.
+fn tick(buf: &mut Vec<(TaskId, TaskType, u64)>) {
+    {
+        let mut ring = lock(&RING);
+        ring.ticks += 1;
+        if (ring.ticks - 1) % ring.stride != 0 {
+            return;
+        }
+    }
+    let sample = read(buf);
+    push(sample);
+}
+
+fn push(sample: TimelineSample) {
+    let mut ring = lock(&RING);
+    if ring.samples.len() >= CAPACITY {
+        let mut i = 0;
+        ring.samples.retain(|_| {
+            i += 1;
+            i % 2 == 1
+        });
+        ring.stride = ring.stride.saturating_mul(2);
+    }
+    ring.samples.push(sample);
+}
+
+/// Reads live bytes of every task held, holding the store's lock only for the copy.
+fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> TimelineSample {
+    buf.clear();
+    store::for_each_shard(|books| {
+        buf.extend(
+            books
+                .records()
+                .map(|r| (r.id, r.task_type, r.live_bytes()))
+                .filter(|&(_, _, live)| live > 0),
+        );
+    });
+    let at = Duration::from_nanos(clock::now_ns());
+    let mut live_by_type = BTreeMap::new();
+    for &(_, ty, live) in buf.iter() {
+        *live_by_type.entry(ty).or_insert(0u64) += live;
+    }
+    buf.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let top_tasks = buf
+        .iter()
+        .take(TOP_TASKS)
+        .map(|&(id, _, live_bytes)| TaskLiveBytes { id, live_bytes })
+        .collect();
+    TimelineSample {
+        at,
+        live_by_type,
+        top_tasks,
+        untracked_live_bytes: outside::untracked_counters().live_bytes(),
+    }
+}
+
+/// Takes one sample now and adds it to the timeline, whether or not the background
+/// sampler runs (reports add one at the end so the charts reach the snapshot's time).
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let s = memscope::sampler::sample_now();
+/// assert_eq!(memscope::sampler::timeline().last(), Some(&s));
+/// ```
+pub fn sample_now() -> TimelineSample {
+    let _internal = thread::internal();
+    let sample = read(&mut Vec::new());
+    push(sample.clone());
+    sample
+}
+
+/// The samples recorded so far, oldest first (empty if the sampler never ran).
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let t = memscope::sampler::timeline();
+/// assert!(t.windows(2).all(|w| w[0].at <= w[1].at));
+/// ```
+pub fn timeline() -> Vec<TimelineSample> {
+    let _internal = thread::internal();
+    lock(&RING).samples.clone()
+}
+
+/// Forgets every sample recorded so far and restores full resolution.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// memscope::sampler::sample_now();
+/// memscope::sampler::clear();
+/// assert!(memscope::sampler::timeline().is_empty());
+/// ```
+pub fn clear() {
+    let _internal = thread::internal();
+    let mut ring = lock(&RING);
+    *ring = Ring {
+        samples: Vec::new(),
+        stride: 1,
+        ticks: 0,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_ns: u64) -> TimelineSample {
+        TimelineSample {
+            at: Duration::from_nanos(at_ns),
+            ..TimelineSample::default()
+        }
+    }
+
+    #[test]
+    fn a_full_ring_halves_its_resolution() {
+        clear();
+        for i in 0..CAPACITY as u64 {
+            push(sample(i));
+        }
+        push(sample(CAPACITY as u64));
+        let t = timeline();
+        assert_eq!(t.len(), CAPACITY / 2 + 1);
+        assert!(t
+            .iter()
+            .take(CAPACITY / 2)
+            .all(|s| s.at.as_nanos() % 2 == 0));
+        assert_eq!(lock(&RING).stride, 2);
+        clear();
+    }
+}

@@ -1,0 +1,131 @@
+//! Registering and finishing tasks: the shards of the books and their locks.
+//!
+//! The books are split into [`SHARDS`] shards, each behind its own lock, so that worker
+//! threads starting and finishing tasks at once rarely wait for each other: a task goes to
+//! the shard its id picks (consecutive ids, consecutive shards) and stays there. A shard's
+//! lock is taken when a task starts, when it finishes and for a snapshot or a timeline
+//! sample; never by the allocator hook. Everything allocated under it is charged to the
+//! tracker's own bucket.
+//!
+//! The retention of finished tasks is split evenly over the shards: each keeps its most
+//! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
+//! recently finished tasks.
+
+use crate::base::config::Config;
+use crate::base::name::TaskName;
+use crate::base::task::{Outcome, TaskId, TaskType};
+use crate::books::shard::Shard;
+use crate::hook::clock;
+use crate::hook::record::TaskRecord;
+use crate::hook::thread::{self, current_task_id};
+use crossbeam_utils::CachePadded;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Number of independently locked parts of the books.
+pub(crate) const SHARDS: usize = 8;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Tasks running now, and the most running at once (over all shards).
+static RUNNING: AtomicU64 = AtomicU64::new(0);
+static PEAK_RUNNING: AtomicU64 = AtomicU64::new(0);
+static SHARD: [CachePadded<Mutex<Shard>>; SHARDS] =
+    [const { CachePadded::new(Mutex::new(Shard::new())) }; SHARDS];
+
+/// The shard holding a task's books: consecutive ids, consecutive shards, so the load
+/// spreads evenly and each shard's retention holds its share of the most recent tasks.
+fn shard_of(id: TaskId) -> usize {
+    (id.as_u64() % SHARDS as u64) as usize
+}
+
+/// Locks one shard; a panic elsewhere while holding it does not poison it for us (every
+/// change to a shard leaves it consistent before anything that could panic).
+pub(crate) fn lock(shard: usize) -> MutexGuard<'static, Shard> {
+    SHARD[shard % SHARDS]
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `f` on each shard in turn, each locked only while `f` runs on it.
+pub(crate) fn for_each_shard(mut f: impl FnMut(&mut Shard)) {
+    for shard in 0..SHARDS {
+        f(&mut lock(shard));
+    }
+}
+
+/// The most tasks running at once so far.
+pub(crate) fn peak_running() -> u64 {
+    // Relaxed: a statistic.
+    PEAK_RUNNING.load(Relaxed)
+}
+
+/// Creates the record of a new task, child of the task running on this thread.
+pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) -> Arc<TaskRecord> {
+    let parent = current_task_id();
+    let _internal = thread::internal();
+    // The tracker owns the name from here on, so its bytes are the tracker's.
+    let name = match name {
+        TaskName::Owned(s) => TaskName::Owned(Box::from(&*s)),
+        other => other,
+    };
+    // Relaxed: only uniqueness matters.
+    let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
+    let created_ns = clock::now_ns();
+    let rec = Arc::new(TaskRecord::new(
+        id,
+        name,
+        task_type,
+        parent,
+        future_size,
+        created_ns,
+    ));
+    lock(shard_of(id)).insert_active(&rec);
+    // Relaxed: statistics, each exact on its own. The peak is read first: it rarely
+    // changes, and a read keeps its cache line shared between the workers.
+    let running = RUNNING.fetch_add(1, Relaxed) + 1;
+    if running > PEAK_RUNNING.load(Relaxed) {
+        PEAK_RUNNING.fetch_max(running, Relaxed);
+    }
+    rec
+}
+
+/// Ends a task's life with `outcome`; later calls for the same task do nothing.
+pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
+    let Some(now_ns) = rec.finish(outcome, clock::now_ns()) else {
+        return;
+    };
+    let _internal = thread::internal();
+    let config = Config::current();
+    let retention = config.retention().div_ceil(SHARDS);
+    // Relaxed: a statistic.
+    RUNNING.fetch_sub(1, Relaxed);
+    let mut shard = lock(shard_of(rec.id));
+    shard.remove_active(rec);
+    shard.note_in_windows(rec, now_ns);
+    shard.retain(Arc::clone(rec), retention, config.max_groups(), now_ns);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hook::batch::Batch;
+
+    #[test]
+    fn finished_tasks_beyond_retention_are_folded_or_linger() {
+        let a = register("store-test-a".into(), TaskType::IoIntensive, 8);
+        let b = register("store-test-b".into(), TaskType::IoIntensive, 8);
+        assert_eq!(b.parent(), None);
+        // `b` still holds 100 bytes when it finishes.
+        b.flush(&Batch {
+            alloc_bytes: 100,
+            alloc_count: 1,
+            delta: 100,
+            max_delta: 100,
+            ..Default::default()
+        });
+        finish(&a, Outcome::Completed);
+        finish(&b, Outcome::Completed);
+        assert!(lock(shard_of(a.id)).active().all(|r| r.id != a.id));
+        assert!(lock(shard_of(b.id)).records().any(|r| r.id == b.id));
+    }
+}

@@ -1,0 +1,95 @@
+//! Which bucket an allocation or a free goes to: the one place that decides.
+//!
+//! | who runs                       | allocation goes to       | owner word        |
+//! |--------------------------------|--------------------------|-------------------|
+//! | a tracker-internal section     | the `tracker` bucket     | [`OWNER_TRACKER`] |
+//! | no tracked task                | the `untracked` bucket   | [`OWNER_UNTRACKED`] |
+//! | a tracked task                 | the task's batch         | its record's address |
+//! | a thread whose thread-locals are gone | the shared `untracked` stripe | [`OWNER_UNTRACKED`] |
+//!
+//! A free goes to the bucket its owner word names: the `tracker` or `untracked` bucket,
+//! the running task's batch when the freeing thread runs the owner, and otherwise the
+//! owner's record directly (one `fetch_add`: a "foreign" free).
+
+use crate::hook::outside;
+use crate::hook::record::TaskRecord;
+use crate::hook::thread::{self, ThreadState};
+
+/// Owner word of memory allocated outside any tracked task.
+pub(crate) const OWNER_UNTRACKED: usize = 0;
+/// Owner word of memscope's own memory.
+pub(crate) const OWNER_TRACKER: usize = 1;
+
+/// Runs `f` with this thread's state, or with `None` once its thread-locals are gone:
+/// the fallback every charge needs, written once.
+#[inline]
+fn with_state_or_gone<R>(f: impl Fn(Option<&ThreadState>) -> R) -> R {
+    match thread::with_state(|s| f(Some(s))) {
+        Some(r) => r,
+        None => f(None),
+    }
+}
+
+/// Counts a new block of `size` bytes; returns the owner word to store with it.
+#[inline]
+pub(crate) fn alloc(size: usize) -> usize {
+    let size = size as u64;
+    with_state_or_gone(|state| {
+        let Some(s) = state else {
+            outside::untracked(None).alloc(size);
+            return OWNER_UNTRACKED;
+        };
+        if s.is_internal() {
+            outside::tracker().alloc(size);
+            return OWNER_TRACKER;
+        }
+        let current = s.current_ptr();
+        if current.is_null() {
+            outside::untracked(Some(&s.stripe)).alloc(size);
+            return OWNER_UNTRACKED;
+        }
+        if s.batch.count_alloc(size) {
+            s.flush_running();
+        }
+        current as usize
+    })
+}
+
+/// Counts a new block of `size` bytes as untracked, whoever runs: a table block that got
+/// no slot, whose free will find none either.
+#[cold]
+pub(crate) fn untracked_alloc(size: usize) {
+    let size = size as u64;
+    with_state_or_gone(|s| outside::untracked(s.map(|s| &s.stripe)).alloc(size));
+}
+
+/// Charges the free of a `size`-byte block to the owner its word names.
+#[inline]
+pub(crate) fn free(owner: usize, size: usize) {
+    let size = size as u64;
+    match owner {
+        OWNER_UNTRACKED => {
+            with_state_or_gone(|s| outside::untracked(s.map(|s| &s.stripe)).free(size));
+        }
+        OWNER_TRACKER => outside::tracker().free(size),
+        record => {
+            let own = thread::with_state(|s| {
+                if s.current_ptr() as usize != record {
+                    return false;
+                }
+                if s.batch.count_free(size) {
+                    s.flush_running();
+                }
+                true
+            });
+            if own != Some(true) {
+                // SAFETY: `record` was stored by `alloc` from a live record of a task, and
+                // the books keep that record alive while any block charged to it is
+                // unfreed (they drop a record only once its live bytes reach zero), so it
+                // is valid until the charge below, after which this thread never touches it.
+                let rec = unsafe { &*(record as *const TaskRecord) };
+                rec.charge_foreign_free(size);
+            }
+        }
+    }
+}

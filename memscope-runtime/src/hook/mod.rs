@@ -1,0 +1,38 @@
+//! The hot path: what runs on every allocation, free and poll. Nothing here locks,
+//! allocates through the global allocator or panics.
+//!
+//! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
+//!   allocator and keeps an owner word with each block (the only `unsafe` code, with
+//!   [`owner_table`] and one dereference in [`thread`]);
+//! - [`charge`]: the one place that decides which bucket an allocation or a free goes to;
+//! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
+//! - [`record`]: one task's atomic counters and the rules for reading them;
+//! - [`outside`]: the `untracked` and `tracker` buckets;
+//! - [`clock`]: the tracker's monotonic clock.
+
+pub(crate) mod allocator;
+pub(crate) mod batch;
+pub(crate) mod charge;
+pub(crate) mod clock;
+pub(crate) mod outside;
+pub(crate) mod owner_table;
+pub(crate) mod record;
+pub(crate) mod thread;
+
+/// Whether allocations reach memscope's `TrackingAllocator` (it is the
+/// `#[global_allocator]`, directly or wrapped).
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// // Adding `memscope` with its default features installs the hook.
+/// assert!(memscope::hook_installed());
+/// ```
+pub fn hook_installed() -> bool {
+    let before = outside::tracker_counters().allocation_count;
+    {
+        let _internal = thread::internal();
+        drop(std::hint::black_box(Box::new(0u64)));
+    }
+    outside::tracker_counters().allocation_count > before
+}

@@ -1,0 +1,278 @@
+//! Each thread's current-task slot, its batch, and the guards that set them.
+//!
+//! The state is a const-initialised thread-local without a destructor, so reading it never
+//! allocates and keeps working while the thread's other thread-locals are torn down; once
+//! it is gone, [`with_state`] returns `None` and `charge` takes its fallback.
+
+use crate::base::task::TaskId;
+use crate::hook::batch::BatchCells;
+use crate::hook::record::TaskRecord;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Per-thread state read by the allocator hook.
+///
+/// Invariant: the batch belongs to the task in `current`, and is empty when there is none.
+/// A scope that interrupts a task flushes its batch first, and the interrupted task starts
+/// a new one when the scope ends, so no guard ever carries a batch.
+///
+/// `repr(C)` keeps what every allocation reads (the slot, the internal depth, the stripe,
+/// the batch's flush limit) together at the front, in the first cache line.
+#[repr(C)]
+pub(crate) struct ThreadState {
+    /// Record of the task running on this thread; null outside any tracked task.
+    current: Cell<*const TaskRecord>,
+    /// Depth of tracker-internal sections: their allocations are the tracker's overhead.
+    internal_depth: Cell<u32>,
+    /// This thread's stripe of the untracked counters, 0 until assigned.
+    pub(crate) stripe: Cell<u32>,
+    /// The running task's batch.
+    pub(crate) batch: BatchCells,
+}
+
+thread_local! {
+    static STATE: ThreadState = const {
+        ThreadState {
+            current: Cell::new(ptr::null()),
+            internal_depth: Cell::new(0),
+            stripe: Cell::new(0),
+            batch: BatchCells::new(),
+        }
+    };
+}
+
+/// Runs `f` on this thread's state; `None` if the thread-local is gone (thread teardown).
+#[inline]
+pub(crate) fn with_state<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
+    STATE.try_with(f).ok()
+}
+
+impl ThreadState {
+    /// The running task's record, null outside any task.
+    #[inline]
+    pub(crate) fn current_ptr(&self) -> *const TaskRecord {
+        self.current.get()
+    }
+
+    /// The running task's record, if any.
+    #[inline]
+    pub(crate) fn current_record(&self) -> Option<&TaskRecord> {
+        let current = self.current.get();
+        // SAFETY: a non-null slot was set by `enter_with` from a `&TaskRecord` whose `Scope`
+        // guard is alive on this thread (scopes end in reverse order of entry, each putting
+        // back the slot it found), so the record outlives this borrow of the thread-local.
+        (!current.is_null()).then(|| unsafe { &*current })
+    }
+
+    #[inline]
+    pub(crate) fn is_internal(&self) -> bool {
+        self.internal_depth.get() > 0
+    }
+
+    /// Moves the batch into the running task's record and starts a new one: what the hook
+    /// does when a batch is due. Kept out of line: the hook calls it rarely, and inlined it
+    /// would weigh on every allocation.
+    #[inline(never)]
+    pub(crate) fn flush_running(&self) {
+        if let Some(rec) = self.current_record() {
+            self.flush_into(rec);
+        }
+    }
+
+    #[inline]
+    fn flush_into(&self, rec: &TaskRecord) {
+        if !self.batch.is_empty() {
+            self.move_batch(rec);
+            self.start_batch(rec);
+        }
+    }
+
+    /// Moves the batch into `rec`. Out of line so that the `Batch` it builds lives in this
+    /// frame, not in that of every poll (each level of nested tracked fns costs a poll
+    /// frame of stack).
+    #[inline(never)]
+    fn move_batch(&self, rec: &TaskRecord) {
+        rec.flush(&self.batch.take());
+    }
+
+    #[inline]
+    fn start_batch(&self, rec: &TaskRecord) {
+        // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
+        self.batch.start(rec.foreign_free_bytes.load(Relaxed));
+    }
+}
+
+/// The id of the tracked task running on this thread, if any.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// use memscope::{current_task_id, Tracked};
+/// assert_eq!(current_task_id(), None);
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let inside = rt.block_on(Tracked::named(async { current_task_id() }, "probe"));
+/// assert!(inside.is_some());
+/// ```
+pub fn current_task_id() -> Option<TaskId> {
+    with_state(|s| s.current_record().map(|r| r.id)).flatten()
+}
+
+/// What entering a scope found: the task it interrupted (null for none), or [`GONE`]
+/// when the thread-local is gone and the scope changes nothing.
+pub(crate) type Entered = *const TaskRecord;
+
+/// [`Entered`] of a thread whose thread-locals are gone.
+const GONE: Entered = 1 as Entered;
+
+/// Makes `rec` the running task of this thread until [`exit`]. Entering a scope inside
+/// another task's flushes that task's batch, so all the caller keeps is which task it
+/// interrupted; that task starts a new batch when the scope ends. With `eager`, every
+/// allocation and free reaches the record at once (see [`enter_eager`]).
+#[inline]
+pub(crate) fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
+    let enclosing = with_state(|s| {
+        if let Some(outer) = s.current_record() {
+            s.flush_into(outer);
+        }
+        if eager {
+            s.batch.set_eager(true);
+        }
+        s.start_batch(rec);
+        s.current.replace(rec)
+    });
+    enclosing.unwrap_or(GONE)
+}
+
+/// Ends the scope [`enter_raw`] opened: flushes the batch into `rec` and restores the
+/// task it interrupted. Scopes end in reverse order of entry.
+#[inline]
+pub(crate) fn exit_raw(rec: &TaskRecord, entered: Entered, eager: bool) {
+    if entered == GONE {
+        return;
+    }
+    with_state(|s| {
+        if !s.batch.is_empty() {
+            s.move_batch(rec);
+        }
+        if eager {
+            // Eager scopes are never nested in one another (only a spawn opens one).
+            s.batch.set_eager(false);
+        }
+        s.current.set(entered);
+        if let Some(outer) = s.current_record() {
+            s.start_batch(outer);
+        }
+    });
+}
+
+/// While alive, the thread runs `rec`'s task: its heap traffic is charged to it.
+/// Dropping it flushes the batch and restores the enclosing task (nesting works).
+pub(crate) struct Scope<'a> {
+    rec: &'a TaskRecord,
+    eager: bool,
+    entered: Entered,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Makes `rec` the running task of this thread until the returned guard drops: the scope of
+/// one of the task's own polls (or of its drop), which the executor never runs on two
+/// threads at once, so its traffic is batched.
+#[inline]
+pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
+    enter_with(rec, false)
+}
+
+/// Like [`enter`], for the spawn that allocates a task's cell while a worker may already
+/// poll the task: every allocation and free reaches the record at once, so the task's own
+/// polls, on other threads, see it in their peak. Not nested in another eager scope.
+pub(crate) fn enter_eager(rec: &TaskRecord) -> Scope<'_> {
+    enter_with(rec, true)
+}
+
+#[inline]
+fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
+    Scope {
+        rec,
+        eager,
+        entered: enter_raw(rec, eager),
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for Scope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        exit_raw(self.rec, self.entered, self.eager);
+    }
+}
+
+/// While alive, this thread's allocations are the tracker's own (its overhead bucket),
+/// not the running task's.
+pub(crate) struct Internal {
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Enters a tracker-internal section.
+pub(crate) fn internal() -> Internal {
+    with_state(|s| s.internal_depth.set(s.internal_depth.get() + 1));
+    Internal {
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for Internal {
+    fn drop(&mut self) {
+        with_state(|s| {
+            s.internal_depth
+                .set(s.internal_depth.get().saturating_sub(1))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::task::TaskType;
+    use crate::hook::batch::FLUSH_BYTES;
+
+    fn record(id: u64) -> TaskRecord {
+        TaskRecord::new(
+            TaskId::from_u64(id),
+            "t".into(),
+            TaskType::Unspecified,
+            None,
+            0,
+            0,
+        )
+    }
+
+    #[test]
+    fn scopes_nest_and_restore() {
+        let (outer, inner) = (record(1), record(2));
+        assert_eq!(current_task_id(), None);
+        {
+            let _o = enter(&outer);
+            assert_eq!(current_task_id(), Some(TaskId::from_u64(1)));
+            with_state(|s| s.batch.count_alloc(10));
+            {
+                let _i = enter(&inner);
+                assert_eq!(current_task_id(), Some(TaskId::from_u64(2)));
+                with_state(|s| s.batch.count_alloc(5));
+            }
+            assert_eq!(current_task_id(), Some(TaskId::from_u64(1)));
+            with_state(|s| s.batch.count_alloc(1));
+        }
+        assert_eq!(current_task_id(), None);
+        assert_eq!(outer.read().heap.allocated_bytes, 11);
+        assert_eq!(inner.read().heap.allocated_bytes, 5);
+    }
+
+    #[test]
+    fn a_large_batch_asks_for_a_flush() {
+        let rec = record(3);
+        let _s = enter(&rec);
+        assert!(with_state(|s| s.batch.count_alloc(FLUSH_BYTES)).unwrap());
+    }
+}

@@ -1,0 +1,7 @@
+//! Tracked futures: [`Tracked`](tracked::Tracked) runs each poll and its drop inside the
+//! task's scope and registers the task with the books; [`spawn`](spawn::spawn) puts one on
+//! tokio, charging tokio's task cell to it.
+
+#[cfg(feature = "tokio")]
+pub(crate) mod spawn;
+pub(crate) mod tracked;

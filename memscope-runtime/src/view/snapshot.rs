@@ -1,0 +1,189 @@
+//! `MemorySnapshot`: a copy of all books at one moment, and [`snapshot`], the collector.
+
+use crate::base::config::Config;
+use crate::base::counters::HeapCounters;
+use crate::base::task::{TaskId, TaskType};
+use crate::books::aggregate::GroupProfile;
+use crate::books::sampler::{self, TimelineSample};
+use crate::books::store;
+use crate::hook::{clock, outside, thread};
+use crate::view::task::TaskMemoryProfile;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A consistent-enough copy of all books at one moment.
+///
+/// Taking one locks the task books briefly (never the allocator hook) and copies the
+/// figures of every task still held: running ones, the retention of finished ones, and
+/// finished ones still holding memory. A finished task's figures are final. A running
+/// task's figures may lag its current poll by at most one batch (256 KiB or 4096
+/// allocations and frees on the thread polling it).
+///
+/// Write it out with [`save`](MemorySnapshot::save) or
+/// [`write_to`](MemorySnapshot::write_to); its `Display` is the text summary.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let s = memscope::snapshot();
+/// assert_eq!(s.schema_version, memscope::SCHEMA_VERSION);
+/// assert!(s.tasks_running <= s.tasks_started);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MemorySnapshot {
+    /// Layout version of this structure's JSON form ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// When it was taken, since the tracker's start.
+    #[serde(with = "crate::base::time::duration_ns", rename = "taken_at_ns")]
+    pub taken_at: Duration,
+    /// Every task held individually, by id.
+    pub tasks: Vec<TaskMemoryProfile>,
+    /// Every `(name, type)` group, including tasks folded out of the retention.
+    pub groups: Vec<GroupProfile>,
+    /// Heap traffic outside any tracked task.
+    pub untracked: HeapCounters,
+    /// memscope's own heap traffic (books, names, snapshots, reports).
+    pub tracker: HeapCounters,
+    /// Tracked tasks created so far.
+    pub tasks_started: u64,
+    /// Tracked tasks alive now: created and not yet completed, panicked or dropped.
+    pub tasks_running: u64,
+    /// Most tracked tasks alive at once since start.
+    pub max_tasks_running: u64,
+    /// Finished tasks whose records were dropped into their group's aggregate.
+    pub folded_tasks: u64,
+    /// Retention limit in force (see [`Config::with_retention`]).
+    pub retention: u64,
+    /// Live bytes over time, if the sampler ran.
+    pub timeline: Vec<TimelineSample>,
+}
+
+/// Takes a snapshot of all books now. Cheap (proportional to the tasks held), callable
+/// from any thread at any time.
+///
+/// ```
+/// # use memscope_runtime as memscope;
+/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+/// let s = memscope::snapshot();
+/// println!("{} bytes live in tracked tasks", s.tracked().live_bytes());
+/// ```
+pub fn snapshot() -> MemorySnapshot {
+    let _internal = thread::internal();
+    let now_ns = clock::now_ns();
+    let mut tasks: Vec<TaskMemoryProfile> = Vec::new();
+    // Groups by displayed name: a name given as text and the same spawn location are one.
+    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
+    let (mut folded_tasks, mut tasks_started) = (0, 0);
+    store::for_each_shard(|shard| {
+        for rec in shard.records() {
+            let reading = rec.read();
+            let profile = TaskMemoryProfile::new(rec, &reading, now_ns);
+            group_of(&mut groups, profile.task_type, &profile.name).add(&reading, now_ns);
+            tasks.push(profile);
+        }
+        for g in shard.folded.values() {
+            group_of(&mut groups, g.task_type, &g.name).merge(g);
+        }
+        folded_tasks += shard.folded_tasks;
+        tasks_started += shard.started;
+    });
+    tasks.sort_by_key(|t| t.id);
+    // Counted from the same reads as the groups' `running_count`.
+    let tasks_running = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
+    MemorySnapshot {
+        schema_version: SCHEMA_VERSION,
+        taken_at: Duration::from_nanos(now_ns),
+        tasks,
+        groups: groups.into_values().collect(),
+        untracked: outside::untracked_counters(),
+        tracker: outside::tracker_counters(),
+        tasks_started,
+        tasks_running,
+        max_tasks_running: store::peak_running(),
+        folded_tasks,
+        retention: Config::current().retention() as u64,
+        timeline: sampler::timeline(),
+    }
+}
+
+fn group_of<'a>(
+    groups: &'a mut BTreeMap<(TaskType, String), GroupProfile>,
+    ty: TaskType,
+    name: &str,
+) -> &'a mut GroupProfile {
+    groups
+        .entry((ty, name.to_owned()))
+        .or_insert_with(|| GroupProfile::new(name, ty))
+}
+
+impl MemorySnapshot {
+    /// Heap traffic of all tracked tasks together (every group, folded tasks included).
+    pub fn tracked(&self) -> HeapCounters {
+        self.groups.iter().map(|g| g.heap).sum()
+    }
+
+    /// Everything seen by the allocator hook: tracked + untracked + tracker.
+    pub fn all_heap_traffic(&self) -> HeapCounters {
+        let mut all = self.tracked();
+        all += self.untracked;
+        all += self.tracker;
+        all
+    }
+
+    /// Every group of one task type merged into one (folded tasks included), named after
+    /// the type.
+    pub fn by_type(&self, task_type: TaskType) -> GroupProfile {
+        let mut all = GroupProfile::new(task_type.as_str(), task_type);
+        for g in self.groups.iter().filter(|g| g.task_type == task_type) {
+            all.merge(g);
+        }
+        all
+    }
+
+    /// One task by id, if still held individually.
+    pub fn task(&self, id: TaskId) -> Option<&TaskMemoryProfile> {
+        self.tasks
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .map(|i| &self.tasks[i])
+    }
+
+    /// Finished tasks that still hold memory, largest first.
+    pub fn retained_tasks(&self) -> Vec<&TaskMemoryProfile> {
+        let mut v: Vec<_> = self.tasks.iter().filter(|t| t.retained_bytes > 0).collect();
+        v.sort_by(|a, b| {
+            b.retained_bytes
+                .cmp(&a.retained_bytes)
+                .then(a.id.cmp(&b.id))
+        });
+        v
+    }
+
+    /// Tasks whose parent is `id`.
+    pub fn children(&self, id: TaskId) -> impl Iterator<Item = &TaskMemoryProfile> {
+        self.tasks.iter().filter(move |t| t.parent == Some(id))
+    }
+
+    /// A task's heap traffic plus that of all its descendants still held individually
+    /// (the task tree's "inclusive" view; the task's own `heap` is the "self" view).
+    pub fn inclusive_heap(&self, id: TaskId) -> HeapCounters {
+        let mut children: BTreeMap<TaskId, Vec<&TaskMemoryProfile>> = BTreeMap::new();
+        for t in &self.tasks {
+            if let Some(p) = t.parent {
+                children.entry(p).or_default().push(t);
+            }
+        }
+        let mut total = HeapCounters::default();
+        let mut stack: Vec<&TaskMemoryProfile> = self.task(id).into_iter().collect();
+        while let Some(t) = stack.pop() {
+            total += t.heap;
+            stack.extend(children.get(&t.id).into_iter().flatten());
+        }
+        total
+    }
+}
