@@ -94,6 +94,25 @@ pub mod __private {
     #[cfg(feature = "tokio")]
     pub use tokio;
 
+    /// The end of a `#[memscope::main]` fn, once its runtime is gone: the session's last
+    /// snapshot, summary and report; gives the fn's output back.
+    pub fn end<T>(session: Session, output: T) -> T {
+        session.end().print();
+        output
+    }
+
+    /// [`end`] for `main` itself: when the report asked for could not be written, the
+    /// program exits with a failure (after the summary and `main`'s own error, if any).
+    pub fn end_main<T: std::process::Termination>(session: Session, output: T) -> T {
+        let end = session.end();
+        end.print();
+        if end.report_lost() {
+            let _ = output.report();
+            std::process::exit(1);
+        }
+        output
+    }
+
     /// Wraps one call of a `#[track]` fn's body as a tracked task.
     pub fn track<F: core::future::Future>(
         name: &'static str,

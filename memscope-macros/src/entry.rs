@@ -82,23 +82,34 @@ fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
     let tokio_args = &args.tokio;
     let name = func.sig.ident.unraw().to_string();
     let future = async_body(&func.sig.output, stmts);
-    let body = func.with_body(quote! {
+    let output = &func.sig.output;
+    // `main` itself exits with a failure when the report asked for could not be written;
+    // a fn of another name gives its output back to its caller, as written.
+    let end = if func.sig.ident == "main" {
+        quote!(end_main)
+    } else {
+        quote!(end)
+    };
+    let mut outer = func.clone();
+    outer.sig.asyncness = None;
+    outer.with_body(quote! {
         let __memscope_session = ::memscope::__private::Session::start(#options);
-        #[allow(clippy::async_yields_async)]
-        let __memscope_future = #future;
-        let __memscope_output = ::memscope::__private::track(
-            #name,
-            ::memscope::__private::TaskType::Unspecified,
-            __memscope_future,
-        )
-        .await;
-        __memscope_session.end().print();
-        __memscope_output
-    });
-    quote! {
         #[::memscope::__private::tokio::main(crate = "::memscope::__private::tokio" #(, #tokio_args)*)]
-        #body
-    }
+        async fn __memscope_main() #output {
+            #[allow(clippy::async_yields_async)]
+            let __memscope_future = #future;
+            ::memscope::__private::track(
+                #name,
+                ::memscope::__private::TaskType::Unspecified,
+                __memscope_future,
+            )
+            .await
+        }
+        // The runtime is gone once this returns, its tasks dropped: the figures at the end
+        // are taken where no tracked task runs or is being dropped.
+        let __memscope_output = __memscope_main();
+        ::memscope::__private::#end(__memscope_session, __memscope_output)
+    })
 }
 
 #[cfg(test)]
@@ -139,9 +150,13 @@ mod tests {
                 }
             ),
         );
-        assert!(out.starts_with(
+        assert!(
+            out.starts_with("fn main () -> Result < () , Box < dyn Error > > {"),
+            "{out}"
+        );
+        assert!(out.contains(
             "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\" , flavor = \"current_thread\")] \
-             async fn main () -> Result < () , Box < dyn Error > > {"
+             async fn __memscope_main () -> Result < () , Box < dyn Error > > {"
         ), "{out}");
         assert!(out.contains(
             "let __memscope_session = :: memscope :: __private :: Session :: start (:: memscope :: __private :: SessionOptions :: new () \
@@ -149,10 +164,14 @@ mod tests {
         ), "{out}");
         assert!(out.contains("run () . await ? ; Ok (()) } ;"), "{out}");
         assert!(out.contains(
-            "track (\"main\" , :: memscope :: __private :: TaskType :: Unspecified , __memscope_future ,) . await ;"
+            "track (\"main\" , :: memscope :: __private :: TaskType :: Unspecified , __memscope_future ,) . await }"
         ), "{out}");
+        // The session ends after the runtime (built and dropped inside `__memscope_main`).
         assert!(
-            out.ends_with("__memscope_session . end () . print () ; __memscope_output }"),
+            out.ends_with(
+                "let __memscope_output = __memscope_main () ; \
+                 :: memscope :: __private :: end_main (__memscope_session , __memscope_output) }"
+            ),
             "{out}"
         );
         assert!(!out.contains("compile_error"), "{out}");
@@ -166,9 +185,20 @@ mod tests {
                 async fn async_web_server_simulation() {}
             ),
         );
-        assert!(out.starts_with(
-            "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\")] async fn async_web_server_simulation () {"
+        assert!(
+            out.starts_with("fn async_web_server_simulation () {"),
+            "{out}"
+        );
+        assert!(out.contains(
+            "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\")] async fn __memscope_main () {"
         ), "{out}");
+        // Another fn than `main` gives its output back to its caller, whatever the report.
+        assert!(
+            out.ends_with(
+                ":: memscope :: __private :: end (__memscope_session , __memscope_output) }"
+            ),
+            "{out}"
+        );
         assert!(out.contains("SessionOptions :: new ()) ;"), "{out}");
         assert!(
             out.contains("track (\"async_web_server_simulation\" ,"),
@@ -184,7 +214,7 @@ mod tests {
                 fn main() {}
             ),
         );
-        assert!(out.contains("async fn main"), "{out}");
+        assert!(out.contains("async fn __memscope_main"), "{out}");
         assert_eq!(out.matches("compile_error").count(), 1, "{out}");
         assert!(
             out.contains("can only be applied to an `async fn`"),
@@ -200,7 +230,7 @@ mod tests {
                 async fn main() {}
             ),
         );
-        assert!(out.starts_with(
+        assert!(out.contains(
             "# [:: memscope :: __private :: tokio :: main (crate = \"::memscope::__private::tokio\" , worker_threads = 2)]"
         ), "{out}");
         assert_eq!(out.matches("compile_error").count(), 2, "{out}");

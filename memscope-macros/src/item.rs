@@ -15,6 +15,7 @@ use syn::{
 };
 
 /// An fn item, or a trait method with or without a body.
+#[derive(Clone)]
 pub(crate) struct FnItem {
     pub(crate) outer_attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
@@ -22,6 +23,7 @@ pub(crate) struct FnItem {
     pub(crate) body: Option<FnBody>,
 }
 
+#[derive(Clone)]
 pub(crate) struct FnBody {
     pub(crate) brace: token::Brace,
     pub(crate) inner_attrs: Vec<Attribute>,

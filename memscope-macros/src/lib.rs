@@ -128,6 +128,11 @@ pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
 /// completion, the untracked share) and the report is written; then `main`
 /// returns the body's value, so a `main` returning `Result` works as before.
 ///
+/// The figures at the end are taken once tokio's runtime is gone: every task it
+/// ran has completed or been dropped, so no tracked task runs or is being dropped
+/// while they are read, and the same run gives the same figures. A report that
+/// cannot be written makes `main` exit with status 1, after the summary.
+///
 /// # Arguments
 ///
 /// memscope's own:
@@ -158,26 +163,28 @@ pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
 /// use memscope::{Session, SessionOptions, TaskType, TrackedExt};
 ///
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-///     let body = async {
-///         let session = Session::start(
-///             SessionOptions::new().summary(false),
-///         );
-///         let output: Result<(), Box<dyn std::error::Error>> = async move {
-///             let cache = build_cache().await;
-///             let first = cache.first().ok_or("empty cache")?;
-///             assert_eq!(*first, 0);
-///             Ok(())
-///         }
-///         .tracked("main", TaskType::Unspecified)
-///         .await;
-///         session.end().print();
-///         output
-///     };
-///     tokio::runtime::Builder::new_multi_thread()
-///         .enable_all()
-///         .build()
-///         .expect("Failed building the Runtime")
-///         .block_on(body)
+///     let session = Session::start(SessionOptions::new().summary(false));
+///     let output: Result<(), Box<dyn std::error::Error>> =
+///         tokio::runtime::Builder::new_multi_thread()
+///             .enable_all()
+///             .build()
+///             .expect("Failed building the Runtime")
+///             .block_on(
+///                 async move {
+///                     let cache = build_cache().await;
+///                     let first = cache.first().ok_or("empty cache")?;
+///                     assert_eq!(*first, 0);
+///                     Ok(())
+///                 }
+///                 .tracked("main", TaskType::Unspecified),
+///             );
+///     // The runtime was dropped at the end of the statement above.
+///     let end = session.end();
+///     end.print();
+///     if end.report_lost() {
+///         std::process::exit(1);
+///     }
+///     output
 /// }
 /// ```
 ///

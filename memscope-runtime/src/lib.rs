@@ -25,8 +25,9 @@ pub use base::task::{Outcome, TaskId, TaskType, UnknownTaskType};
 pub use books::aggregate::GroupProfile;
 pub use books::sampler;
 pub use books::sampler::TimelineSample;
-pub use hook::allocator::{OwnerPlacement, TrackingAllocator, TRAILER_BYTES};
+pub use hook::allocator::TrackingAllocator;
 pub use hook::hook_installed;
+pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
 #[cfg(feature = "tokio")]

@@ -157,6 +157,7 @@ impl Session {
     /// reported at start-up (on stderr) instead of lost at shutdown, and starts the
     /// sampler. Never panics; the summary is printed whatever happens to the report.
     pub fn start(options: SessionOptions) -> Session {
+        crate::track::process::keep_std_state_out_of_tasks();
         if !crate::hook::hook_installed() {
             eprintln!("memscope: {}", Error::HookNotInstalled);
         }

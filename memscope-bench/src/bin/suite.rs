@@ -345,7 +345,7 @@ fn thread_state_bytes(bin: &Path) -> String {
     };
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .find(|l| l.contains("memscope_runtime::context::STATE"))
+        .find(|l| l.contains("memscope_runtime::hook::thread::STATE"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|hex| u64::from_str_radix(hex, 16).ok())
         .map_or_else(|| "n/a (symbol not found)".into(), |b| format!("{b} B"))

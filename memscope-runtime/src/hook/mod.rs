@@ -4,6 +4,7 @@
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
 //!   allocator and keeps an owner word with each block (the only `unsafe` code, with
 //!   [`owner_table`] and one dereference in [`thread`]);
+//! - [`placement`]: where a block's owner word goes ([`OwnerPlacement`](placement::OwnerPlacement));
 //! - [`charge`]: the one place that decides which bucket an allocation or a free goes to;
 //! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
@@ -16,6 +17,7 @@ pub(crate) mod charge;
 pub(crate) mod clock;
 pub(crate) mod outside;
 pub(crate) mod owner_table;
+pub(crate) mod placement;
 pub(crate) mod record;
 pub(crate) mod thread;
 

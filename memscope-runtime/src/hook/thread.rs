@@ -208,6 +208,43 @@ impl Drop for Scope<'_> {
     }
 }
 
+/// While alive, this thread runs no task: its allocations go to the `untracked` bucket,
+/// whatever task it interrupted (which starts a new batch when the guard drops). For
+/// process-wide state that a task merely happens to create first (the panic hook's
+/// backtrace machinery, say).
+pub(crate) struct OutsideTasks {
+    entered: Entered,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Leaves the running task, if any, until the returned guard drops.
+pub(crate) fn outside_tasks() -> OutsideTasks {
+    let entered = with_state(|s| {
+        if let Some(outer) = s.current_record() {
+            s.flush_into(outer);
+        }
+        s.current.replace(ptr::null())
+    });
+    OutsideTasks {
+        entered: entered.unwrap_or(GONE),
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for OutsideTasks {
+    fn drop(&mut self) {
+        if self.entered == GONE {
+            return;
+        }
+        with_state(|s| {
+            s.current.set(self.entered);
+            if let Some(outer) = s.current_record() {
+                s.start_batch(outer);
+            }
+        });
+    }
+}
+
 /// While alive, this thread's allocations are the tracker's own (its overhead bucket),
 /// not the running task's.
 pub(crate) struct Internal {
@@ -267,6 +304,20 @@ mod tests {
         assert_eq!(current_task_id(), None);
         assert_eq!(outer.read().heap.allocated_bytes, 11);
         assert_eq!(inner.read().heap.allocated_bytes, 5);
+    }
+
+    #[test]
+    fn outside_tasks_leaves_the_task_and_comes_back() {
+        let rec = record(4);
+        let _s = enter(&rec);
+        with_state(|s| s.batch.count_alloc(7));
+        {
+            let _out = outside_tasks();
+            assert_eq!(current_task_id(), None);
+            assert!(with_state(|s| s.batch.is_empty()).unwrap());
+        }
+        assert_eq!(current_task_id(), Some(TaskId::from_u64(4)));
+        assert_eq!(rec.read().heap.allocated_bytes, 7);
     }
 
     #[test]

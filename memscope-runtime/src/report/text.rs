@@ -12,7 +12,7 @@
 
 use super::human_bytes;
 use crate::base::task::TaskType;
-use crate::hook::allocator::TRAILER_BYTES;
+use crate::hook::placement::TRAILER_BYTES;
 use crate::hook::thread;
 use crate::view::snapshot::MemorySnapshot;
 use crate::view::task::TaskMemoryProfile;

@@ -50,6 +50,7 @@ pub const MB: f64 = 1024.0 * 1024.0;
 /// # use memscope_runtime as memscope;
 /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 pub async fn initialize() -> Result<(), Error> {
+    crate::track::process::keep_std_state_out_of_tasks();
     if crate::hook::hook_installed() {
         Ok(())
     } else {

@@ -198,6 +198,13 @@ impl<'a> PollScope<'a> {
         self.record.add_poll(ns);
     }
 
+    /// The scope's fields, without ending it.
+    #[inline]
+    fn into_parts(self) -> (&'a Arc<TaskRecord>, thread::Entered, u64) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.record, this.entered, this.started_ns)
+    }
+
     /// The poll returned.
     #[inline]
     fn exit(self) {
@@ -228,15 +235,36 @@ impl<F: Future> Future for Tracked<F> {
             .expect("`Tracked` polled after it completed");
         let output = inner.poll(cx);
         if output.is_ready() {
-            // Drop what is left of the future while still inside the task.
-            this.inner.set(None);
-            scope.exit();
-            store::finish(record, Outcome::Completed);
+            let (record, entered, started_ns) = scope.into_parts();
+            complete(this.inner, record, entered, started_ns);
         } else {
             scope.exit();
         }
         output
     }
+}
+
+/// The end of the poll that completed the task: drops what is left of the future while
+/// still inside the task, ends the scope and the task. Out of line, once per task, so that
+/// the inner future's drop glue is not in `Tracked::poll`'s frame.
+/// The scope comes in parts (in registers): passed whole, it would be copied to a slot of
+/// the caller's frame.
+#[inline(never)]
+fn complete<F>(
+    mut inner: Pin<&mut Option<F>>,
+    record: &Arc<TaskRecord>,
+    entered: thread::Entered,
+    started_ns: u64,
+) {
+    let scope = PollScope {
+        record,
+        entered,
+        started_ns,
+    };
+    // A `Drop` of the future that unwinds here drops `scope`: the task ends as panicked.
+    inner.set(None);
+    scope.exit();
+    store::finish(record, Outcome::Completed);
 }
 
 /// Adds `.tracked(…)` to every future.

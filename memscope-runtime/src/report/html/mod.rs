@@ -1,29 +1,29 @@
 //! One self-contained HTML page: inline CSS, inline JS drawing inline SVG, no network.
 //!
-//! Tables (per type, per name, retained memory, task tree) are written here with every
-//! name escaped; the two charts (live bytes over time per task type, top tasks by peak)
-//! are drawn by the page's script from JSON embedded in a `<script type="application/json">`
-//! block, in which `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026`, so no
-//! name can close the block. The script inserts names with `textContent` only.
+//! Tables (per type, per name, retained memory, and the task tree, in `tree.rs`) are
+//! written with every name escaped; the two charts (live bytes over time per task type,
+//! top tasks by peak) are drawn by the page's script from JSON embedded in a
+//! `<script type="application/json">` block, in which `<`, `>` and `&` are written as
+//! `\u003c`, `\u003e`, `\u0026`, so no name can close the block. The script inserts
+//! names with `textContent` only.
 
 use super::human_bytes;
 use super::text::thousands;
-use crate::base::counters::HeapCounters;
 use crate::base::task::TaskType;
-use crate::hook::allocator::TRAILER_BYTES;
+use crate::hook::placement::TRAILER_BYTES;
 use crate::hook::thread;
 use crate::view::snapshot::MemorySnapshot;
 use crate::view::task::TaskMemoryProfile;
 use serde_json::json;
 use std::fmt::Write;
 
-const CSS: &str = include_str!("html/page.css");
-const SCRIPT: &str = include_str!("html/page.js");
+/// The task-tree table, the one section that needs a tree built first.
+mod tree;
+
+const CSS: &str = include_str!("page.css");
+const SCRIPT: &str = include_str!("page.js");
 /// Bars in the "top tasks by peak" chart.
 pub(crate) const TOP_BARS: usize = 15;
-/// Rows of the task tree, and children shown under one task, before the rest is summed up.
-const TREE_ROWS: usize = 400;
-const TREE_CHILDREN: usize = 25;
 /// Rows of the retained-after-completion table (the largest first).
 const RETAINED_ROWS: usize = 50;
 
@@ -69,7 +69,7 @@ pub(crate) fn render(s: &MemorySnapshot) -> String {
     by_type(&mut o, s);
     by_name(&mut o, s);
     retained(&mut o, s);
-    tree(&mut o, s);
+    tree::tree(&mut o, s);
     let data = serde_json::to_string(&chart_data(s)).unwrap_or_else(|_| "{}".into());
     let data = data
         .replace('<', "\\u003c")
@@ -322,113 +322,6 @@ fn retained(o: &mut String, s: &MemorySnapshot) {
         );
     }
     o.push_str("</tbody></table></section>\n");
-}
-
-/// The task tree in depth-first order, children by inclusive bytes allocated.
-fn tree(o: &mut String, s: &MemorySnapshot) {
-    let n = s.tasks.len();
-    let index = |id| {
-        s.tasks
-            .binary_search_by_key(&id, |t: &TaskMemoryProfile| t.id)
-    };
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut roots = Vec::new();
-    for (i, t) in s.tasks.iter().enumerate() {
-        match t.parent.map(index) {
-            Some(Ok(p)) if p != i => children[p].push(i),
-            _ => roots.push(i),
-        }
-    }
-    // A parent is created before its children, so its id is smaller: summing in
-    // descending id order sees every child before its parent.
-    let mut incl: Vec<HeapCounters> = s.tasks.iter().map(|t| t.heap).collect();
-    for i in (0..n).rev() {
-        if let Some(Ok(p)) = s.tasks[i].parent.map(index) {
-            if p < i {
-                let c = incl[i];
-                incl[p] += c;
-            }
-        }
-    }
-    let by_incl =
-        |v: &mut Vec<usize>| v.sort_by_key(|&i| std::cmp::Reverse(incl[i].allocated_bytes));
-    by_incl(&mut roots);
-    children.iter_mut().for_each(by_incl);
-    let _ = write!(
-        o,
-        "<section class=\"tree\" id=\"tree\"><h2>Task tree</h2><p class=\"note\">self: the task's own heap traffic; \
-         inclusive: with all its descendants still held ({} tasks; awaited scopes and spawned children \
-         nest under the task that created them)</p><table><thead><tr><th>task</th><th>type</th>\
-         <th>state</th><th class=\"num\">self allocated</th><th class=\"num\">self live</th>\
-         <th class=\"num\">self peak</th><th class=\"num\">inclusive allocated</th>\
-         <th class=\"num\">inclusive live</th></tr></thead><tbody>",
-        thousands(n as u64)
-    );
-    let mut rows = 0;
-    let mut stack: Vec<Row> = roots.iter().rev().map(|&r| Row::Task(r, 0)).collect();
-    while let Some(row) = stack.pop() {
-        if rows >= TREE_ROWS {
-            let _ = write!(
-                o,
-                "<tr class=\"more\"><td colspan=\"8\">… the tree is cut at {TREE_ROWS} rows</td></tr>"
-            );
-            break;
-        }
-        rows += 1;
-        let (i, depth) = match row {
-            Row::Task(i, depth) => (i, depth),
-            Row::More(count, rest, depth) => {
-                let _ = write!(
-                    o,
-                    "<tr class=\"more\"><td class=\"name\" style=\"padding-left:{}px\" colspan=\"6\">\
-                     … {} more children</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                    indent(depth),
-                    thousands(count as u64),
-                    human_bytes(rest.allocated_bytes),
-                    human_bytes(rest.live_bytes())
-                );
-                continue;
-            }
-        };
-        let (t, inc) = (&s.tasks[i], &incl[i]);
-        let _ = write!(
-            o,
-            "<tr><td class=\"name\" style=\"padding-left:{}px\">{}{} <span class=\"note\">#{}</span></td>\
-             <td>{}</td><td><span class=\"pill {state}\">{state}</span></td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            indent(depth),
-            if depth > 0 { "<span class=\"note\">└ </span>" } else { "" },
-            escape(&t.name),
-            t.id.as_u64(),
-            swatch(t.task_type),
-            human_bytes(t.heap.allocated_bytes),
-            human_bytes(t.live_bytes),
-            human_bytes(t.peak_bytes),
-            human_bytes(inc.allocated_bytes),
-            human_bytes(inc.live_bytes()),
-            state = t.outcome
-        );
-        let kids = &children[i];
-        if kids.len() > TREE_CHILDREN {
-            let mut rest = HeapCounters::default();
-            kids[TREE_CHILDREN..].iter().for_each(|&k| rest += incl[k]);
-            stack.push(Row::More(kids.len() - TREE_CHILDREN, rest, depth + 1));
-        }
-        for &k in kids.iter().take(TREE_CHILDREN).rev() {
-            stack.push(Row::Task(k, depth + 1));
-        }
-    }
-    o.push_str("</tbody></table></section>\n");
-}
-
-/// A row of the task tree: a task, or the sum of the children not listed.
-enum Row {
-    Task(usize, usize),
-    More(usize, HeapCounters, usize),
-}
-
-fn indent(depth: usize) -> usize {
-    8 + 18 * depth.min(20)
 }
 
 #[cfg(test)]
