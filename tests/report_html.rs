@@ -4,7 +4,7 @@
 mod support;
 
 use memscope::ReportFormat;
-use support::workload::{self, render};
+use support::workload::{self, render, Workload, HANDOFF, REQUEST, REQUESTS};
 
 #[test]
 fn page_is_self_contained_and_escapes_every_name() {
@@ -63,6 +63,125 @@ fn page_is_self_contained_and_escapes_every_name() {
         page[child - 60..child].contains("padding-left:26px\"><span class=\"note\">"),
         "a child is one level in"
     );
+    answers_come_first(&w, &page);
+}
+
+/// The section of `page` with `id`, up to its end.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<section id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let len = page[start..].find("</section>").unwrap();
+    &page[start..start + len]
+}
+
+const NETWORK: &str = "<span class=\"swatch\" style=\"background:#4c6ef5\"></span>network";
+const IO: &str = "<span class=\"swatch\" style=\"background:#17a2b8\"></span>io";
+
+/// Per name, retained memory by name and by parent (highlighted), per type with its
+/// names, then the charts and the instances; tables sortable, numbers with raw values.
+fn answers_come_first(w: &Workload, page: &str) {
+    let at = |needle: &str| page.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    let order = [
+        "<section id=\"names\">",
+        "<section id=\"retained-groups\" class=\"retained\">",
+        "<section id=\"types\">",
+        "Live bytes over time",
+        "<section id=\"retained\">",
+        "<section class=\"tree\"",
+    ];
+    assert!(
+        order.windows(2).all(|p| at(p[0]) < at(p[1])),
+        "sections out of order"
+    );
+    names_table(section(page, "names"));
+    retained_groups(w, section(page, "retained-groups"));
+    types_table(section(page, "types"));
+}
+
+/// Per name: sortable, the retaining names first, raw values to sort by.
+fn names_table(names: &str) {
+    let requests = (REQUESTS * REQUEST) as u64;
+    assert!(names.contains(
+        "<table class=\"sortable\" id=\"names-table\"><thead><tr><th data-type=\"text\">name</th>"
+    ));
+    let body = &names[names.find("<tbody>").unwrap() + "<tbody>".len()..];
+    assert!(body.starts_with("<tr><td>hand_off</td>"), "{body}");
+    let row = &body[body.find("<tr><td>handle_request</td>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.starts_with(&format!(
+            "<tr><td>handle_request</td><td data-sort=\"network\">{NETWORK}</td>\
+         <td class=\"num\" data-sort=\"{REQUESTS}\">{REQUESTS}</td>"
+        )),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!(
+            "<td class=\"num ret\" data-sort=\"{requests}\">4.9 KiB</td>"
+        )),
+        "{row}"
+    );
+    assert!(names.contains("&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned="));
+}
+
+/// Retained memory grouped by name and by parent: exact bytes in `data-sort`,
+/// highlighted cells.
+fn retained_groups(w: &Workload, groups: &str) {
+    let requests = (REQUESTS * REQUEST) as u64;
+    let by_name = |tasks: usize, name: &str, bytes: u64, each: u64| {
+        format!(
+            "<tr><td class=\"num\" data-sort=\"{tasks}\">{tasks} ×</td><td>{name}</td>\
+             <td data-sort=\"network\">{NETWORK}</td>\
+             <td class=\"num ret\" data-sort=\"{bytes}\">{}</td>\
+             <td class=\"num\" data-sort=\"{each}\">{}</td></tr>",
+            workload::human_bytes(bytes),
+            workload::human_bytes(each)
+        )
+    };
+    let handoff = HANDOFF as u64;
+    let first = groups
+        .find(&by_name(1, "hand_off", handoff, handoff))
+        .expect("hand_off");
+    let second = groups
+        .find(&by_name(
+            REQUESTS,
+            "handle_request",
+            requests,
+            REQUEST as u64,
+        ))
+        .expect("5 × handle_request");
+    assert!(first < second, "largest first");
+    assert!(groups.contains(&format!(
+        "<tr><td class=\"num\" data-sort=\"{REQUESTS}\">{REQUESTS} ×</td><td>conn \
+         <span class=\"note\">#{}</span></td><td data-sort=\"io\">{IO}</td>\
+         <td class=\"num ret\" data-sort=\"{requests}\">4.9 KiB</td>",
+        w.conn.as_u64()
+    )));
+    assert!(groups.contains(&format!(
+        "<td><span class=\"note\">no tracked parent</span></td><td data-sort=\"\"></td>\
+         <td class=\"num ret\" data-sort=\"{handoff}\">32.0 KiB</td>"
+    )));
+    assert_eq!(
+        groups.matches("<tr><td class=\"num\"").count(),
+        4,
+        "two groups each way"
+    );
+}
+
+/// Per type: each type a group of rows, its names after it.
+fn types_table(types: &str) {
+    let network = &types[types.find("<td data-sort=\"network\">").unwrap()..];
+    let network = &network[..network.find("</tbody>").unwrap()];
+    assert_eq!(network.matches("<tr class=\"sub\">").count(), 2);
+    let hand_off = network
+        .find("<tr class=\"sub\"><td class=\"name\">hand_off</td>")
+        .unwrap();
+    let requests_row = network
+        .find("<tr class=\"sub\"><td class=\"name\">handle_request</td>")
+        .unwrap();
+    assert!(hand_off < requests_row);
+    assert!(types.contains("&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned="));
 }
 
 #[test]

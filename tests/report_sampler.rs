@@ -5,9 +5,9 @@
 //! One test function, so no other test of this binary allocates while it measures.
 
 use memscope::sampler::{self, CAPACITY, TOP_TASKS};
-use memscope::{snapshot, TaskType, Tracked};
+use memscope::{snapshot, Session, SessionOptions, TaskType, Tracked};
 use memscope_test_support::{runtime_with_time, Flavor};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
 
@@ -86,4 +86,44 @@ fn sampler_records_a_bounded_timeline_at_its_own_expense() {
     assert_eq!(t.first().unwrap().at, first, "downsampling keeps the start");
     sampler::clear();
     assert!(sampler::timeline().is_empty());
+
+    a_short_session_gets_a_fine_timeline();
+}
+
+/// Under a `Session`'s default interval, a run of about 50 ms gets at least 100 samples,
+/// and a 1 MiB peak held for 10 ms of it shows.
+fn a_short_session_gets_a_fine_timeline() {
+    let session = Session::start(SessionOptions::new().summary(false));
+    assert!(sampler::is_running());
+    let began = Instant::now();
+    let rt = runtime_with_time(Flavor::CurrentThread);
+    rt.block_on(Tracked::new(
+        async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let v = vec![5u8; MIB];
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            drop(v);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        },
+        "short_peak",
+        TaskType::MemoryIntensive,
+    ));
+    drop(rt);
+    let took = began.elapsed();
+    let end = session.end();
+    assert!(end.summary.starts_with("memscope"));
+    assert!(
+        !sampler::is_running(),
+        "the session stops the sampler it started"
+    );
+    let t = sampler::timeline();
+    assert!(t.len() >= 100, "{} samples in {took:?}", t.len());
+    assert!(
+        t.iter().any(|s| s
+            .live_by_type
+            .get(&TaskType::MemoryIntensive)
+            .is_some_and(|&b| b >= MIB as u64)),
+        "the short peak shows"
+    );
+    sampler::clear();
 }

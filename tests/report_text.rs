@@ -2,8 +2,8 @@
 
 mod support;
 
-use memscope::ReportFormat;
-use support::workload::{self, human_bytes, render};
+use memscope::{ReportFormat, TaskType};
+use support::workload::{self, human_bytes, render, Workload, HANDOFF, REQUEST, REQUESTS};
 
 #[test]
 fn summary_fits_100_columns_and_shows_every_section() {
@@ -56,8 +56,112 @@ fn summary_fits_100_columns_and_shows_every_section() {
     assert!(out.contains(&format!("× {} B)", memscope::TRAILER_BYTES)));
     assert!(out.contains(&format!("{} live blocks", thousands(blocks))));
     assert_eq!(s.to_string(), out);
+    answers_come_first(&w, &out);
 }
 
+/// The per-name table, retained memory by name and by parent, and the per-type table
+/// broken down by name, before the instance lists, with the workload's exact figures.
+fn answers_come_first(w: &Workload, out: &str) {
+    let at = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{out}"))
+    };
+    let order = [
+        "\nby task name (",
+        "\nRETAINED after completion: ",
+        "\nby task type ",
+        "\ntop ",
+        "\nretained after completion: ",
+    ];
+    assert!(
+        order.windows(2).all(|p| at(p[0]) < at(p[1])),
+        "sections out of order:\n{out}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let line = |start: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start:?} in:\n{out}"))
+    };
+    names_first(w, &lines[line("by task name (")..]);
+    retained_by_name_and_parent(w, &lines[line("RETAINED")..]);
+    types_with_their_names(w, &lines[line("network ")..]);
+    // No root task named `main` here: no spawn tip.
+    assert!(!out.contains("tip: "));
+}
+
+/// Per name: the names still holding memory first, marked, with their group's figures.
+fn names_first(w: &Workload, lines: &[&str]) {
+    let requests = w
+        .snapshot
+        .groups
+        .iter()
+        .find(|g| g.name == "handle_request")
+        .unwrap();
+    assert_eq!(
+        (requests.task_count, requests.retained_bytes),
+        (REQUESTS as u64, (REQUESTS * REQUEST) as u64)
+    );
+    let row = format!(
+        "! {:<25} {:<11} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+        "handle_request",
+        "network",
+        REQUESTS,
+        0,
+        human_bytes(requests.max_peak_bytes),
+        human_bytes((requests.sum_peak_bytes as f64 / REQUESTS as f64).round() as u64),
+        human_bytes((REQUESTS * REQUEST) as u64),
+        human_bytes((REQUESTS * REQUEST) as u64)
+    );
+    assert!(lines[1].starts_with("! hand_off "), "{lines:#?}");
+    assert_eq!(lines[2], row);
+    assert!(lines[3].starts_with("  "), "unmarked: {}", lines[3]);
+}
+
+/// Retained memory grouped, with the exact bytes of the hand-off and of the requests.
+fn retained_by_name_and_parent(w: &Workload, lines: &[&str]) {
+    let requests = human_bytes((REQUESTS * REQUEST) as u64);
+    let handoff = human_bytes(HANDOFF as u64);
+    assert_eq!(
+        lines[..6],
+        [
+            format!(
+                "RETAINED after completion: {} in {} finished tasks (handed off or leaked)",
+                human_bytes((HANDOFF + REQUESTS * REQUEST) as u64),
+                REQUESTS + 1
+            ),
+            format!("! by name     1 × hand_off (network) holds {handoff}"),
+            format!(
+                "!             {REQUESTS} × handle_request (network) hold {requests}, {} each",
+                human_bytes(REQUEST as u64)
+            ),
+            format!("! by parent   tasks with no tracked parent hold {handoff} in 1 task"),
+            format!(
+                "!             children of #{} conn (io) hold {requests} in {REQUESTS} tasks",
+                w.conn.as_u64()
+            ),
+            // Nothing else is retained.
+            String::new(),
+        ]
+    );
+}
+
+/// Per type, each type followed by its names.
+fn types_with_their_names(w: &Workload, lines: &[&str]) {
+    let g = w.snapshot.by_type(TaskType::NetworkIntensive);
+    let figures = format!(
+        " {:>10} {:>10} ",
+        human_bytes(g.live_bytes),
+        human_bytes(g.retained_bytes)
+    );
+    assert!(lines[0].contains(&figures), "{}", lines[0]);
+    assert!(lines[1].starts_with("  hand_off "));
+    assert!(lines[2].starts_with("  handle_request "));
+    assert!(lines[3].starts_with("memory "));
+}
+
+/// `n` with thousands separators, as the summary writes counts.
 fn thousands(n: u64) -> String {
     let d = n.to_string();
     d.chars()

@@ -62,12 +62,16 @@ fn looks_like_async_trait(func: &FnItem) -> bool {
 }
 
 fn expand(func: &FnItem, args: &TrackArgs) -> TokenStream {
+    let fn_name = func.sig.ident.unraw().to_string();
     let name = match &args.name {
         Some(lit) => lit.to_token_stream(),
-        None => {
-            let fn_name = func.sig.ident.unraw().to_string();
-            quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
-        }
+        // A method: `Type::method`, the type known only where the code is monomorphised.
+        None if func.sig.receiver().is_some() => quote!({
+            static __MEMSCOPE_NAME: ::memscope::__private::MethodName =
+                ::memscope::__private::MethodName::new(#fn_name);
+            __MEMSCOPE_NAME.get(::core::any::type_name::<Self>())
+        }),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
     let task_type = match &args.task_type {
         Some((variant, span)) => quote_spanned!(*span=> ::memscope::__private::TaskType::#variant),
@@ -115,11 +119,27 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("let y = x ? ; Ok (y) } ;"), "{out}");
+        // A method is named after its type: `Type::fetch`.
         assert!(out.ends_with(
-            ":: memscope :: __private :: track (:: core :: concat ! (:: core :: module_path ! () , \"::\" , \"fetch\") , \
+            ":: memscope :: __private :: track ({ static __MEMSCOPE_NAME : :: memscope :: __private :: MethodName = \
+             :: memscope :: __private :: MethodName :: new (\"fetch\") ; \
+             __MEMSCOPE_NAME . get (:: core :: any :: type_name :: < Self > ()) } , \
              :: memscope :: __private :: TaskType :: Unspecified , __memscope_future) . await }"
         ), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn a_free_fn_is_named_after_its_module() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn fetch() {}
+            ),
+        );
+        assert!(out.contains(
+            ":: memscope :: __private :: track (:: core :: concat ! (:: core :: module_path ! () , \"::\" , \"fetch\") ,"
+        ), "{out}");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! Layers, each importing only those before it:
 //! `base` (vocabulary) → `hook` (the hot path) → `books` (tasks, retention, aggregates,
 //! sampler) → `track` (`Tracked`, `spawn`) → `view` (snapshots) → `report` (formats) →
-//! `session` (`#[memscope::main]`'s start and end) → `seed` (the design document's
-//! `async_memory` API).
+//! `shutdown` (the snapshot at SIGINT/SIGTERM) → `session` (`#[memscope::main]`'s start
+//! and end) → `seed` (the design document's `async_memory` API).
 
 mod base;
 mod books;
@@ -14,6 +14,7 @@ mod hook;
 mod report;
 mod seed;
 mod session;
+mod shutdown;
 mod track;
 mod view;
 
@@ -30,6 +31,7 @@ pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
+pub use track::method_name::MethodName;
 #[cfg(feature = "tokio")]
 pub use track::spawn::{spawn, TrackedHandle};
 pub use track::tracked::{ScopeHandle, Tracked, TrackedExt};

@@ -50,7 +50,8 @@ impl Default for SessionOptions {
 }
 
 impl SessionOptions {
-    /// Summary on, sampler on every [`sampler::DEFAULT_INTERVAL`], no report file.
+    /// Summary on, sampler on (first every [`sampler::DEFAULT_INTERVAL`], coarsening as
+    /// the run grows), no report file.
     pub fn new() -> Self {
         Self::default()
     }
@@ -81,7 +82,9 @@ impl SessionOptions {
         self
     }
 
-    /// Time between two timeline samples (default [`sampler::DEFAULT_INTERVAL`]).
+    /// Time between the first two timeline samples (default
+    /// [`sampler::DEFAULT_INTERVAL`]); it doubles each time the sampler's ring fills, so a
+    /// long run keeps a bounded timeline (see [`sampler`]).
     pub fn sample_interval(mut self, interval: Duration) -> Self {
         self.sample_interval = interval;
         self
@@ -129,6 +132,8 @@ pub struct SessionEnd {
     print_summary: bool,
     /// Whether the report was lost (rejected at start-up or not written).
     report_lost: bool,
+    /// The snapshot at a SIGINT/SIGTERM the program handled, if one arrived.
+    at_signal: Option<crate::shutdown::AtSignal>,
 }
 
 impl SessionEnd {
@@ -136,11 +141,32 @@ impl SessionEnd {
     /// when it was turned off, if the report was lost: the figures are never lost), and
     /// where the report went or why it could not be written.
     pub fn print(&self) {
+        if let Some(at) = &self.at_signal {
+            if self.print_summary || matches!(at.report, Some(Err(_))) {
+                eprintln!("{}", at.summary);
+            }
+            match &at.report {
+                Some(Ok(path)) => eprintln!(
+                    "memscope: report at {} written to {}",
+                    at.signal,
+                    path.display()
+                ),
+                Some(Err(e)) => eprintln!("memscope: {e}"),
+                None => {}
+            }
+            if self.print_summary {
+                eprintln!("memscope: at exit");
+            }
+        }
         if self.print_summary || self.report_lost {
             eprintln!("{}", self.summary);
         }
         match &self.report {
-            Some(Ok(path)) => eprintln!("memscope: report written to {}", path.display()),
+            Some(Ok(path)) => {
+                let html = matches!(ReportFormat::from_path(path), Ok(ReportFormat::Html));
+                let hint = if html { " (open it in a browser)" } else { "" };
+                eprintln!("memscope: report written to {}{hint}", path.display());
+            }
             Some(Err(e)) => eprintln!("memscope: {e}"),
             None => {}
         }
@@ -184,6 +210,9 @@ impl Session {
                     }
                 },
             );
+        // Watch SIGINT/SIGTERM for a snapshot at the signal (nothing changes in how the
+        // program reacts to them).
+        crate::shutdown::arm(report.clone(), options.summary);
         let stop_sampler = options.sampler && !sampler::is_running();
         if options.sampler {
             let _ = sampler::start(options.sample_interval);
@@ -215,6 +244,7 @@ impl Session {
     }
 
     fn end_inner(&mut self) -> SessionEnd {
+        let at_signal = crate::shutdown::disarm();
         if self.stop_sampler {
             sampler::stop();
         }
@@ -231,6 +261,7 @@ impl Session {
             report,
             print_summary: self.summary,
             report_lost,
+            at_signal,
         }
     }
 }

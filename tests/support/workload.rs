@@ -45,7 +45,10 @@ pub struct Workload {
     pub parent: TaskId,
     /// Task named [`HOSTILE`].
     pub hostile: TaskId,
-    /// Where the hand-off task's 32 KiB went (kept alive, so it stays retained).
+    /// Parent of [`REQUESTS`] `handle_request` children that each retain [`REQUEST`] bytes.
+    pub conn: TaskId,
+    /// Where the hand-off task's 32 KiB and the requests' bytes went (kept alive, so they
+    /// stay retained).
     pub keep: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
@@ -53,6 +56,68 @@ pub struct Workload {
 pub const BIG: usize = 2 << 20;
 /// Bytes `hand_off` hands to `keep`.
 pub const HANDOFF: usize = 32 << 10;
+/// `handle_request` tasks `conn` spawns.
+pub const REQUESTS: usize = 5;
+/// Bytes each `handle_request` hands to `keep`.
+pub const REQUEST: usize = 1000;
+
+/// The `conn` task: spawns [`REQUESTS`] `handle_request` children that each hand [`REQUEST`]
+/// bytes to `keep`, and waits for them.
+fn conn_task(keep: &Arc<Mutex<Vec<Vec<u8>>>>) -> Tracked<impl std::future::Future<Output = ()>> {
+    let keep = Arc::clone(keep);
+    Tracked::new(
+        async move {
+            let kids: Vec<_> = (0..REQUESTS)
+                .map(|i| {
+                    let k = Arc::clone(&keep);
+                    spawn(Tracked::new(
+                        async move {
+                            let v = vec![i as u8; REQUEST];
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            k.lock().unwrap().push(v);
+                        },
+                        "handle_request",
+                        TaskType::NetworkIntensive,
+                    ))
+                })
+                .collect();
+            for k in kids {
+                k.await.unwrap();
+            }
+        },
+        "conn",
+        TaskType::IoIntensive,
+    )
+}
+
+/// The `parent` task: spawns three `child` tasks holding 100,000 bytes for 10 ms each,
+/// and returns the bytes they held.
+fn parent_task() -> Tracked<impl std::future::Future<Output = usize>> {
+    Tracked::new(
+        async {
+            let kids: Vec<_> = (0..3)
+                .map(|i| {
+                    spawn(Tracked::new(
+                        async move {
+                            let v = vec![i as u8; 100_000];
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            v.len()
+                        },
+                        "child",
+                        TaskType::CpuIntensive,
+                    ))
+                })
+                .collect();
+            let mut n = 0;
+            for k in kids {
+                n += k.await.unwrap();
+            }
+            n
+        },
+        "parent",
+        TaskType::IoIntensive,
+    )
+}
 
 /// Runs the workload with the sampler on (every 2 ms) and takes a snapshot.
 pub fn run() -> Workload {
@@ -61,9 +126,10 @@ pub fn run() -> Workload {
         .enable_all()
         .build()
         .unwrap();
-    let keep = Arc::new(Mutex::new(Vec::with_capacity(4)));
+    // Room for every buffer kept: a push never reallocates inside a task.
+    let keep = Arc::new(Mutex::new(Vec::with_capacity(4 + REQUESTS)));
     let handle = sampler::start(Duration::from_millis(2));
-    let (handoff, big, parent, hostile) = rt.block_on(async {
+    let (handoff, big, parent, hostile, conn) = rt.block_on(async {
         let k = Arc::clone(&keep);
         let handoff = spawn(Tracked::new(
             async move {
@@ -83,30 +149,7 @@ pub fn run() -> Workload {
             "big_buffer",
             TaskType::MemoryIntensive,
         ));
-        let parent = spawn(Tracked::new(
-            async {
-                let kids: Vec<_> = (0..3)
-                    .map(|i| {
-                        spawn(Tracked::new(
-                            async move {
-                                let v = vec![i as u8; 100_000];
-                                tokio::time::sleep(Duration::from_millis(10)).await;
-                                v.len()
-                            },
-                            "child",
-                            TaskType::CpuIntensive,
-                        ))
-                    })
-                    .collect();
-                let mut n = 0;
-                for k in kids {
-                    n += k.await.unwrap();
-                }
-                n
-            },
-            "parent",
-            TaskType::IoIntensive,
-        ));
+        let parent = spawn(parent_task());
         let hostile = spawn(Tracked::new(
             async {
                 let s = "x".repeat(3000);
@@ -116,7 +159,9 @@ pub fn run() -> Workload {
             HOSTILE,
             TaskType::Unspecified,
         ));
-        let ids = (handoff.id(), big.id(), parent.id(), hostile.id());
+        let conn = spawn(conn_task(&keep));
+        let ids = (handoff.id(), big.id(), parent.id(), hostile.id(), conn.id());
+        conn.await.unwrap();
         handoff.await.unwrap();
         assert_eq!(big.await.unwrap(), BIG);
         assert_eq!(parent.await.unwrap(), 300_000);
@@ -132,6 +177,7 @@ pub fn run() -> Workload {
         big,
         parent,
         hostile,
+        conn,
         keep,
     }
 }

@@ -1,15 +1,30 @@
 //! Timeline of live bytes over time, filled by an optional background sampler.
 //!
-//! [`start`] runs a plain std thread that, every interval (default
-//! [`DEFAULT_INTERVAL`]), reads the books and records one [`TimelineSample`]: live bytes
-//! per task type, the [`TOP_TASKS`] largest tasks' live bytes, and untracked live bytes.
-//! The samples go into a bounded ring of [`CAPACITY`] samples: when it is full, every
-//! other sample is dropped and from then on only every second tick is kept, so the
-//! timeline always covers the whole run at a resolution that halves each time it fills.
+//! [`start`] runs a plain std thread that reads the books and records one
+//! [`TimelineSample`]: live bytes per task type, the [`TOP_TASKS`] largest tasks' live
+//! bytes, and untracked live bytes. The samples go into a bounded ring of [`CAPACITY`]
+//! samples: when it is full, every other sample is dropped and the time between two
+//! samples doubles, so the timeline always covers the whole run with between
+//! `CAPACITY / 2` and `CAPACITY` samples once the ring has filled.
 //!
-//! The sampler's own allocations are charged to memscope's `tracker` bucket, never to a
-//! task. It holds the store's lock only while it copies one `(id, type, live bytes)`
-//! triple per task held, into a buffer it reuses.
+//! The first interval is fine ([`DEFAULT_INTERVAL`], 200 µs, under a
+//! [`Session`](crate::Session)), so that a run of 50 ms still gets about 250 points and a
+//! short peak shows; a longer run coarsens on its own: once the ring has filled (after
+//! 0.2 s at 200 µs) a run of length T is sampled every T / 1024 to T / 512 (every 0.6 to
+//! 1.2 s after 10 minutes). The thread sleeps between two samples, so it wakes up only
+//! `CAPACITY / 2` more times each time the run's length doubles.
+//!
+//! Cost of one sample: under each of the 8 shard locks in turn, one
+//! `(id, type, live bytes)` triple copied per task held (running, retained, lingering)
+//! into a buffer the thread reuses; then, without a lock, a sum per type, a partial
+//! selection of the [`TOP_TASKS`] largest (linear in the tasks held) and a sum over the
+//! untracked stripes. With few tasks held that is about 1 µs in a release build (tens of
+//! µs in a debug build), so under 1% of one core at 200 µs in a release build, halving
+//! each time the ring fills. With [`GUARD_TASKS`] or more tasks held (the retention
+//! alone holds up to 10,000) the pause after a sample is also at least [`COST_RATIO`]
+//! times what the sample took: then, however many tasks are held, the sampler spends at
+//! most about 1% of one core and holds each shard lock at most about 1% of the time. Its
+//! own allocations are charged to memscope's `tracker` bucket, never to a task.
 //!
 //! ```
 //! # use memscope_runtime as memscope;
@@ -23,8 +38,6 @@
 //! assert!(!sampler::is_running());
 //! assert!(!sampler::timeline().is_empty());
 //! ```
-//! # use memscope_runtime as memscope;
-//! # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 
 use crate::base::task::{TaskId, TaskType};
 use crate::books::store;
@@ -36,8 +49,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// The sampling interval a [`Session`](crate::Session) (so `#[memscope::main]`) uses unless told.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
+/// The first sampling interval a [`Session`](crate::Session) (so `#[memscope::main]`)
+/// uses unless told; it doubles each time the ring fills (see the module docs).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_micros(200);
+/// The shortest first interval [`start`] accepts.
+pub const MIN_INTERVAL: Duration = Duration::from_micros(100);
+/// With [`GUARD_TASKS`] or more tasks held, the pause after a sample is at least this
+/// many times what the sample took.
+pub const COST_RATIO: u32 = 100;
+/// Tasks held from which a sample's cost bounds the pause after it (see [`COST_RATIO`]).
+pub const GUARD_TASKS: usize = 1024;
 /// How many of the largest tasks each sample names.
 pub const TOP_TASKS: usize = 8;
 /// Most samples kept; when full, the resolution halves (see the module docs).
@@ -88,16 +109,20 @@ impl TimelineSample {
 /// The bounded ring of samples.
 struct Ring {
     samples: Vec<TimelineSample>,
-    /// Keep one tick out of `stride`; doubles each time the ring fills.
+    /// The sampler's interval is its first interval times `stride`, which doubles each
+    /// time the ring fills.
     stride: u64,
-    ticks: u64,
 }
 
-static RING: Mutex<Ring> = Mutex::new(Ring {
-    samples: Vec::new(),
-    stride: 1,
-    ticks: 0,
-});
+static RING: Mutex<Ring> = Mutex::new(Ring::EMPTY);
+
+impl Ring {
+    /// No samples, at full resolution.
+    const EMPTY: Ring = Ring {
+        samples: Vec::new(),
+        stride: 1,
+    };
+}
 
 struct Running {
     stop: Arc<AtomicBool>,
@@ -122,7 +147,8 @@ pub struct SamplerHandle {
 }
 
 impl SamplerHandle {
-    /// The interval of the running sampler (the first caller's, if several started it).
+    /// The first interval of the running sampler (the first caller's, if several started
+    /// it); it doubles each time the ring fills.
     pub fn interval(&self) -> Duration {
         self.interval
     }
@@ -133,9 +159,10 @@ impl SamplerHandle {
     }
 }
 
-/// Starts the background sampler with `interval` between samples (at least 1 ms), unless
-/// it is already running: then it returns a handle to the running one, whose interval is
-/// kept. Samples recorded so far are kept too.
+/// Starts the background sampler with `interval` between its first samples (at least
+/// [`MIN_INTERVAL`]; it doubles each time the ring fills), unless it is already running:
+/// then it returns a handle to the running one, whose interval is kept. Samples recorded
+/// so far are kept too.
 ///
 /// ```
 /// # use memscope_runtime as memscope;
@@ -154,7 +181,7 @@ pub fn start(interval: Duration) -> SamplerHandle {
             interval: r.interval,
         };
     }
-    let interval = interval.max(Duration::from_millis(1));
+    let interval = interval.max(MIN_INTERVAL);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let spawned = std::thread::Builder::new()
@@ -198,31 +225,36 @@ pub fn is_running() -> bool {
     lock(&RUNNING).is_some()
 }
 
+/// The sampler thread: a sample, then a [`pause`], until `stop` is set.
 fn run(interval: Duration, stop: &AtomicBool) {
     // Everything this thread allocates is memscope's own.
     let _internal = thread::internal();
     let mut buf = Vec::new();
     // Acquire: pairs with the store in `stop`.
     while !stop.load(Ordering::Acquire) {
-        tick(&mut buf);
-        std::thread::park_timeout(interval);
+        let began = clock::now_ns();
+        let (sample, held) = read(&mut buf);
+        let stride = push(sample);
+        let cost = Duration::from_nanos(clock::now_ns().saturating_sub(began));
+        std::thread::park_timeout(pause(interval, stride, cost, held));
     }
 }
 
-/// One sampler tick: records a sample unless downsampling skips this tick.
-fn tick(buf: &mut Vec<(TaskId, TaskType, u64)>) {
-    {
-        let mut ring = lock(&RING);
-        ring.ticks += 1;
-        if (ring.ticks - 1) % ring.stride != 0 {
-            return;
-        }
+/// The pause after a sample that read `held` tasks in `cost`: the first interval times
+/// the ring's `stride`, but with [`GUARD_TASKS`] or more tasks held at least
+/// [`COST_RATIO`] times the cost.
+fn pause(interval: Duration, stride: u64, cost: Duration, held: usize) -> Duration {
+    let stride = u32::try_from(stride).unwrap_or(u32::MAX);
+    let pause = interval.saturating_mul(stride);
+    if held >= GUARD_TASKS {
+        pause.max(cost.saturating_mul(COST_RATIO))
+    } else {
+        pause
     }
-    let sample = read(buf);
-    push(sample);
 }
 
-fn push(sample: TimelineSample) {
+/// Adds a sample, halving the ring first when it is full; returns the stride now.
+fn push(sample: TimelineSample) -> u64 {
     let mut ring = lock(&RING);
     if ring.samples.len() >= CAPACITY {
         let mut i = 0;
@@ -233,15 +265,18 @@ fn push(sample: TimelineSample) {
         ring.stride = ring.stride.saturating_mul(2);
     }
     ring.samples.push(sample);
+    ring.stride
 }
 
 /// Reads live bytes of every task held, holding the store's lock only for the copy.
-fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> TimelineSample {
+fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> (TimelineSample, usize) {
     buf.clear();
+    let mut held = 0;
     store::for_each_shard(|books| {
         buf.extend(
             books
                 .records()
+                .inspect(|_| held += 1)
                 .map(|r| (r.id, r.task_type, r.live_bytes()))
                 .filter(|&(_, _, live)| live > 0),
         );
@@ -251,18 +286,27 @@ fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> TimelineSample {
     for &(_, ty, live) in buf.iter() {
         *live_by_type.entry(ty).or_insert(0u64) += live;
     }
-    buf.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let largest_first = |a: &(TaskId, TaskType, u64), b: &(TaskId, TaskType, u64)| {
+        b.2.cmp(&a.2).then(a.0.cmp(&b.0))
+    };
+    if buf.len() > TOP_TASKS {
+        // Linear: only the largest few need an order.
+        buf.select_nth_unstable_by(TOP_TASKS, largest_first);
+        buf.truncate(TOP_TASKS);
+    }
+    buf.sort_unstable_by(largest_first);
     let top_tasks = buf
         .iter()
         .take(TOP_TASKS)
         .map(|&(id, _, live_bytes)| TaskLiveBytes { id, live_bytes })
         .collect();
-    TimelineSample {
+    let sample = TimelineSample {
         at,
         live_by_type,
         top_tasks,
         untracked_live_bytes: outside::untracked_counters().live_bytes(),
-    }
+    };
+    (sample, held)
 }
 
 /// Takes one sample now and adds it to the timeline, whether or not the background
@@ -276,7 +320,7 @@ fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> TimelineSample {
 /// ```
 pub fn sample_now() -> TimelineSample {
     let _internal = thread::internal();
-    let sample = read(&mut Vec::new());
+    let (sample, _) = read(&mut Vec::new());
     push(sample.clone());
     sample
 }
@@ -305,12 +349,7 @@ pub fn timeline() -> Vec<TimelineSample> {
 /// ```
 pub fn clear() {
     let _internal = thread::internal();
-    let mut ring = lock(&RING);
-    *ring = Ring {
-        samples: Vec::new(),
-        stride: 1,
-        ticks: 0,
-    };
+    *lock(&RING) = Ring::EMPTY;
 }
 
 #[cfg(test)]
@@ -322,6 +361,21 @@ mod tests {
             at: Duration::from_nanos(at_ns),
             ..TimelineSample::default()
         }
+    }
+
+    #[test]
+    fn the_pause_grows_with_the_stride_and_with_the_cost() {
+        let ms = Duration::from_millis;
+        let many = GUARD_TASKS;
+        assert_eq!(pause(ms(1), 1, Duration::ZERO, many), ms(1));
+        assert_eq!(pause(ms(1), 4, Duration::from_micros(5), many), ms(4));
+        assert_eq!(pause(ms(1), 1, ms(2), many), ms(2) * COST_RATIO);
+        assert_eq!(
+            pause(ms(1), 1, ms(2), many - 1),
+            ms(1),
+            "few tasks: no guard"
+        );
+        assert_eq!(pause(ms(1), u64::MAX, Duration::ZERO, 0), ms(1) * u32::MAX);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
-//! - [`clock`]: the tracker's monotonic clock.
+//! - [`clock`]: the tracker's monotonic clock;
+//! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do.
 
 pub(crate) mod allocator;
 pub(crate) mod batch;
@@ -19,6 +20,8 @@ pub(crate) mod outside;
 pub(crate) mod owner_table;
 pub(crate) mod placement;
 pub(crate) mod record;
+#[cfg(target_os = "linux")]
+pub(crate) mod signals;
 pub(crate) mod thread;
 
 /// Whether allocations reach memscope's `TrackingAllocator` (it is the

@@ -1,12 +1,23 @@
 //! Reports: the text summary, JSON, a self-contained HTML page and a Chrome/Perfetto
-//! trace, one file per format. The one door is on the snapshot:
-//! [`MemorySnapshot::save`] (format by file ending), [`MemorySnapshot::write_to`] (to any
-//! `Write`), and `Display` (the text summary).
+//! trace, one module per format (`text` and `html` are folders, a file per section).
+//! What the summary and the page both lead with (names ranked by retained memory,
+//! retained memory by name and by parent) is computed once in `rollup`; `units` writes
+//! figures for people. The one door is on the snapshot: [`MemorySnapshot::save`] (format
+//! by file ending), [`MemorySnapshot::write_to`] (to any `Write`), and `Display` (the
+//! text summary).
 
+/// The HTML page.
 pub(crate) mod html;
+/// The JSON report (the snapshot itself).
 pub(crate) mod json;
+/// The answers both summaries lead with.
+pub(crate) mod rollup;
+/// The text summary.
 pub(crate) mod text;
+/// The Chrome/Perfetto trace.
 pub(crate) mod trace;
+/// Bytes, counts, shares, durations and names, written for people.
+pub(crate) mod units;
 
 use crate::base::error::Error;
 use crate::base::format::ReportFormat;
@@ -148,36 +159,5 @@ impl MemorySnapshot {
 impl fmt::Display for MemorySnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&render(self, ReportFormat::Text))
-    }
-}
-
-/// `bytes` in binary units with one decimal: `512 B`, `1.5 KiB`, `12.0 MiB`, `3.2 GiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1023.95 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn units_round_at_the_boundary() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1024), "1.0 KiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(1024 * 1024 - 1), "1.0 MiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 }

@@ -3,6 +3,7 @@
 //! tokio, charging tokio's task cell to it; [`process`] keeps std's lazily made process
 //! state (stdout's buffer, the panic hook's backtraces) out of the tasks' books.
 
+pub(crate) mod method_name;
 pub(crate) mod process;
 #[cfg(feature = "tokio")]
 pub(crate) mod spawn;

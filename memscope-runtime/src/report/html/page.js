@@ -1,5 +1,5 @@
-// Draws the charts of a memscope HTML report from the JSON embedded in the page.
-// Every name is inserted with textContent, never as markup. When done, the body element carries
+// Draws the charts of a memscope HTML report from the JSON embedded in the page, and
+// makes its tables sortable. Every name is inserted with textContent, never as markup. When done, the body element carries
 // data-rendered="ok"; any script error sets data-error (the browser test reads both).
 (function () {
   'use strict';
@@ -184,6 +184,73 @@
     }
   }
 
+  // Sortable tables: a click (or Enter) on a header sorts by that column, numbers by
+  // their cells' raw data-sort value, largest first; a second click reverses. Rows of
+  // class "more" stay last; in a table of several tbody.group, the groups sort by their
+  // lead rows and the rows inside each group sort too.
+  function sortKey(row, col, numeric) {
+    var cell = row.cells[col];
+    if (!cell) { return numeric ? -Infinity : ''; }
+    var raw = cell.getAttribute('data-sort');
+    var s = raw !== null ? raw : cell.textContent;
+    if (numeric) { var v = parseFloat(s); return isNaN(v) ? -Infinity : v; }
+    return s.trim().toLowerCase();
+  }
+  function order(items, rowOf, col, numeric, dir) {
+    return items.sort(function (a, b) {
+      var x = sortKey(rowOf(a), col, numeric), y = sortKey(rowOf(b), col, numeric);
+      var c = numeric ? (x < y ? -1 : x > y ? 1 : 0) : x.localeCompare(y);
+      return dir * c;
+    });
+  }
+  function self(row) { return row; }
+  function sortBody(body, from, col, numeric, dir) {
+    var rows = Array.prototype.slice.call(body.rows, from);
+    var more = rows.filter(function (r) { return r.classList.contains('more'); });
+    rows = rows.filter(function (r) { return !r.classList.contains('more'); });
+    order(rows, self, col, numeric, dir).concat(more).forEach(function (r) { body.appendChild(r); });
+  }
+  function sortTable(table, th) {
+    var col = th.cellIndex, numeric = th.getAttribute('data-type') === 'num';
+    var now = th.getAttribute('aria-sort');
+    var dir = now ? (now === 'descending' ? 1 : -1) : (numeric ? -1 : 1);
+    var heads = table.tHead.rows[0].cells;
+    for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute('aria-sort'); }
+    th.setAttribute('aria-sort', dir < 0 ? 'descending' : 'ascending');
+    var bodies = Array.prototype.slice.call(table.tBodies);
+    var groups = bodies.filter(function (b) { return b.classList.contains('group'); });
+    if (groups.length === 0) {
+      bodies.forEach(function (b) { sortBody(b, 0, col, numeric, dir); });
+      return;
+    }
+    groups.forEach(function (b) { sortBody(b, 1, col, numeric, dir); });
+    order(groups, function (b) { return b.rows[0]; }, col, numeric, dir)
+      .forEach(function (b) { table.appendChild(b); });
+  }
+  function toggleGroup(button) {
+    var open = button.getAttribute('aria-expanded') !== 'true';
+    button.setAttribute('aria-expanded', open ? 'true' : 'false');
+    var rows = button.closest('tbody').querySelectorAll('tr.sub');
+    for (var i = 0; i < rows.length; i++) {
+      if (open) { rows[i].removeAttribute('hidden'); } else { rows[i].setAttribute('hidden', ''); }
+    }
+  }
+  function sortable() {
+    Array.prototype.slice.call(document.querySelectorAll('table.sortable')).forEach(function (table) {
+      Array.prototype.slice.call(table.tHead.rows[0].cells).forEach(function (th) {
+        th.tabIndex = 0;
+        th.addEventListener('click', function () { sortTable(table, th); });
+        th.addEventListener('keydown', function (evt) {
+          if (evt.key === 'Enter' || evt.key === ' ') { evt.preventDefault(); sortTable(table, th); }
+        });
+      });
+    });
+    Array.prototype.slice.call(document.querySelectorAll('button.toggle')).forEach(function (b) {
+      b.addEventListener('click', function () { toggleGroup(b); });
+    });
+  }
+
+  sortable();
   legend('legend-timeline', data.types);
   legend('legend-top', data.top_types);
   drawTimeline();

@@ -8,8 +8,7 @@
 
 use super::{escape, swatch};
 use crate::base::counters::HeapCounters;
-use crate::report::human_bytes;
-use crate::report::text::thousands;
+use crate::report::units::{human_bytes, thousands};
 use crate::view::snapshot::MemorySnapshot;
 use crate::view::task::TaskMemoryProfile;
 use std::fmt::Write;

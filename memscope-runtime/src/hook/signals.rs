@@ -1,0 +1,116 @@
+//! SIGINT and SIGTERM, watched without changing what they do.
+//!
+//! [`watch`] installs a handler only for a signal still at its default action (a program
+//! that set its own handler first keeps it, unwatched). The handler does one
+//! async-signal-safe thing: it writes the signal's number to a pipe. A watcher thread
+//! reads it and calls back, outside the handler (where allocating or locking is allowed):
+//! - if the program has since put its own handler on top of ours (as
+//!   `tokio::signal::ctrl_c()` does, chaining to the handler it found), the program handles
+//!   the signal: the callback is told so and the program carries on as it would have;
+//! - otherwise the signal's default action is due: after the callback, the watcher
+//!   restores the default and raises the signal again, so the process ends exactly as it
+//!   would have (same exit status), only later by the callback's work.
+
+use libc::c_int;
+use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use std::sync::Once;
+
+/// Write end of the pipe the handler writes to; -1 until [`watch`] made it.
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+/// The signal handler: writes the signal's number to the pipe, nothing else.
+extern "C" fn on_signal(signal: c_int) {
+    let fd = PIPE_WRITE.load(Relaxed);
+    let byte = signal as u8;
+    // SAFETY: `write(2)` and reading/writing `errno` are async-signal-safe; `byte` is a
+    // valid one-byte buffer for the call; errno is put back so the interrupted code sees
+    // its own.
+    unsafe {
+        let errno = *libc::__errno_location();
+        libc::write(fd, std::ptr::addr_of!(byte).cast(), 1);
+        *libc::__errno_location() = errno;
+    }
+}
+
+/// The handler installed for `signal` now.
+fn current_handler(signal: c_int) -> libc::sighandler_t {
+    // SAFETY: a zeroed `sigaction` is a valid out-parameter; a null new action only reads.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current);
+        current.sa_sigaction
+    }
+}
+
+/// Installs [`on_signal`] for `signal` if it is at its default action; whether it did.
+fn install(signal: c_int) -> bool {
+    if current_handler(signal) != libc::SIG_DFL {
+        return false;
+    }
+    // SAFETY: the action is fully initialised (zeroed, then handler, flags and an empty
+    // mask); `on_signal` is an `extern "C" fn(c_int)`, what `sa_sigaction` holds without
+    // `SA_SIGINFO`.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signal, &action, std::ptr::null_mut()) == 0
+    }
+}
+
+/// Restores the default action of `signal` and raises it: the end the program would have
+/// had.
+fn end_as_the_signal_would(signal: c_int) {
+    // SAFETY: plain libc calls with a valid signal number.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Watches SIGINT and SIGTERM (those at their default action), once per process; calls
+/// `callback(signal, handled_by_the_program)` on the watcher thread for each one that
+/// arrives. Returns false when nothing could be watched.
+pub(crate) fn watch(callback: fn(c_int, bool)) -> bool {
+    static ONCE: Once = Once::new();
+    let mut watching = false;
+    ONCE.call_once(|| watching = start(callback));
+    watching || PIPE_WRITE.load(Relaxed) >= 0
+}
+
+fn start(callback: fn(c_int, bool)) -> bool {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe2` writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return false;
+    }
+    let [read_fd, write_fd] = fds;
+    PIPE_WRITE.store(write_fd, Relaxed);
+    let spawned = std::thread::Builder::new()
+        .name("memscope-signals".into())
+        .spawn(move || loop {
+            let mut byte = 0u8;
+            // SAFETY: `byte` is a valid one-byte buffer; `read_fd` stays open for the
+            // process's life.
+            let n = unsafe { libc::read(read_fd, std::ptr::addr_of_mut!(byte).cast(), 1) };
+            if n == 1 {
+                let signal = c_int::from(byte);
+                let ours = current_handler(signal)
+                    == on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+                callback(signal, !ours);
+                if ours {
+                    end_as_the_signal_would(signal);
+                }
+            } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)
+            {
+                return;
+            }
+        });
+    if spawned.is_err() {
+        return false;
+    }
+    let int = install(libc::SIGINT);
+    let term = install(libc::SIGTERM);
+    int || term
+}
