@@ -72,8 +72,8 @@ pub use memscope_runtime::{
     configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupProfile,
     HeapCounters, MemorySnapshot, Outcome, OwnerPlacement, PanicPayload, ReportFormat, ScopeHandle,
     Session, SessionEnd, SessionOptions, TaskId, TaskMemoryProfile, TaskType, TimelineSample,
-    Tracked, TrackedExt, TrackingAllocator, UnknownTaskType, REPORT_ENV, SCHEMA_VERSION,
-    TRAILER_BYTES,
+    Tracked, TrackedExt, TrackingAllocator, UnknownReportFormat, UnknownTaskType, REPORT_ENV,
+    SCHEMA_VERSION, TRAILER_BYTES,
 };
 #[cfg(feature = "tokio")]
 pub use memscope_runtime::{spawn, TrackedHandle};

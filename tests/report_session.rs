@@ -45,6 +45,11 @@ fn child() {
         let _s = session;
         panic!("child: body panicked");
     }
+    if mode == "main" {
+        // How `#[memscope::main]` ends `main`.
+        memscope::__private::end_main(session, ());
+        return;
+    }
     session.end().print();
 }
 
@@ -59,6 +64,27 @@ fn run_child(mode: &str, report: &str, env_report: Option<&str>) -> String {
     }
     let out = cmd.output().unwrap();
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn main_exits_with_a_failure_after_the_summary_when_its_report_is_lost() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("MEMSCOPE_TEST_CHILD", "main")
+        .env("MEMSCOPE_TEST_REPORT", UNWRITABLE)
+        .env_remove("MEMSCOPE_REPORT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("memscope ·"),
+        "the summary comes out first: {stderr}"
+    );
+    assert!(
+        stderr.contains("cannot write the memscope report"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@ use crate::base::format::ReportFormat;
 use crate::books::sampler;
 use crate::report;
 use crate::view::snapshot::snapshot;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,8 +27,6 @@ pub const REPORT_ENV: &str = "MEMSCOPE_REPORT";
 ///     .sample_interval(Duration::from_millis(5));
 /// # let _ = opts;
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
     report: Option<PathBuf>,
@@ -108,8 +107,6 @@ impl SessionOptions {
 /// assert!(end.report.as_ref().unwrap().is_ok());
 /// end.print(); // prints nothing but the report's path: the summary is off
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Debug)]
 pub struct Session {
     summary: bool,
@@ -141,41 +138,41 @@ impl SessionEnd {
     /// when it was turned off, if the report was lost: the figures are never lost), and
     /// where the report went or why it could not be written.
     pub fn print(&self) {
+        // `writeln!`, not `eprintln!`: a closed stderr must not panic here (this also runs
+        // while a panic unwinds out of `main`, where a second panic aborts).
+        let mut err = std::io::stderr();
         if let Some(at) = &self.at_signal {
             if self.print_summary || matches!(at.report, Some(Err(_))) {
-                eprintln!("{}", at.summary);
+                let _ = writeln!(err, "{}", at.summary);
             }
-            match &at.report {
-                Some(Ok(path)) => eprintln!(
-                    "memscope: report at {} written to {}",
-                    at.signal,
-                    path.display()
-                ),
-                Some(Err(e)) => eprintln!("memscope: {e}"),
-                None => {}
-            }
+            report_line(&mut err, &at.report, &format!("report at {}", at.signal));
             if self.print_summary {
-                eprintln!("memscope: at exit");
+                let _ = writeln!(err, "memscope: at exit");
             }
         }
         if self.print_summary || self.report_lost {
-            eprintln!("{}", self.summary);
+            let _ = writeln!(err, "{}", self.summary);
         }
-        match &self.report {
-            Some(Ok(path)) => {
-                let html = matches!(ReportFormat::from_path(path), Ok(ReportFormat::Html));
-                let hint = if html { " (open it in a browser)" } else { "" };
-                eprintln!("memscope: report written to {}{hint}", path.display());
-            }
-            Some(Err(e)) => eprintln!("memscope: {e}"),
-            None => {}
-        }
+        report_line(&mut err, &self.report, "report");
     }
 
     /// Whether the report asked for was lost (rejected at start-up or not written).
     pub fn report_lost(&self) -> bool {
         self.report_lost
     }
+}
+
+/// "memscope: report written to …" (with a hint to open an HTML page), or why not.
+fn report_line(err: &mut impl Write, report: &Option<Result<PathBuf, Error>>, what: &str) {
+    let _ = match report {
+        Some(Ok(path)) => {
+            let html = matches!(ReportFormat::from_path(path), Ok(ReportFormat::Html));
+            let hint = if html { " (open it in a browser)" } else { "" };
+            writeln!(err, "memscope: {what} written to {}{hint}", path.display())
+        }
+        Some(Err(e)) => writeln!(err, "memscope: {e}"),
+        None => Ok(()),
+    };
 }
 
 impl Session {

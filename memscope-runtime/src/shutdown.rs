@@ -18,6 +18,7 @@ use crate::books::sampler;
 use crate::hook::thread;
 use crate::report;
 use crate::view::snapshot::snapshot;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -41,6 +42,8 @@ pub(crate) struct AtSignal {
 
 static ARMED: Mutex<Option<Armed>> = Mutex::new(None);
 static AT_SIGNAL: Mutex<Option<AtSignal>> = Mutex::new(None);
+/// Held while a signal's snapshot is taken and written, so that [`disarm`] waits for it.
+static TAKING: Mutex<()> = Mutex::new(());
 
 fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -61,6 +64,7 @@ pub(crate) fn arm(report: Option<(PathBuf, ReportFormat)>, summary: bool) -> boo
 /// Stops acting on signals (the session ended) and gives back the snapshot at a signal
 /// the program handled, if one arrived.
 pub(crate) fn disarm() -> Option<AtSignal> {
+    let _taking = lock(&TAKING);
     lock(&ARMED).take();
     lock(&AT_SIGNAL).take()
 }
@@ -92,6 +96,7 @@ fn signal_name(signal: i32) -> &'static str {
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn on_signal(signal: i32, handled_by_the_program: bool) {
     let _internal = thread::internal();
+    let _taking = lock(&TAKING);
     let Some(armed) = lock(&ARMED).clone() else {
         return;
     };
@@ -115,12 +120,18 @@ fn on_signal(signal: i32, handled_by_the_program: bool) {
     let report = armed
         .report
         .map(|(path, format)| report::write_file(&snap, &path, format).map(|()| path));
+    // `writeln!`, not `eprintln!`: a closed stderr must not stop the process's end.
+    let mut err = std::io::stderr();
     if armed.summary || matches!(report, Some(Err(_))) {
-        eprintln!("{summary}");
+        let _ = writeln!(err, "{summary}");
     }
     match report {
-        Some(Ok(path)) => eprintln!("memscope: report written to {}", path.display()),
-        Some(Err(e)) => eprintln!("memscope: {e}"),
+        Some(Ok(path)) => {
+            let _ = writeln!(err, "memscope: report written to {}", path.display());
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(err, "memscope: {e}");
+        }
         None => {}
     }
 }

@@ -17,8 +17,6 @@ use std::sync::Mutex;
 /// assert!(e.to_string().contains("#[global_allocator]"));
 /// assert_eq!(format!("{e:?}"), e.to_string());
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[non_exhaustive]
 pub enum Error {
     /// No allocation reaches memscope's allocator hook, so nothing can be attributed.

@@ -15,8 +15,6 @@ use std::str::FromStr;
 /// assert_eq!(id.as_u64(), 7);
 /// assert_eq!(id.to_string(), "task#7");
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaskId(u64);

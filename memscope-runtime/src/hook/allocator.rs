@@ -1,5 +1,5 @@
-//! The allocator hook: with `owner_table`, `charge`'s dereference of an owner word and
-//! one dereference in `thread`, the only `unsafe` code of memscope.
+//! The allocator hook (with the rest of `hook/`, where all of memscope's `unsafe` code is:
+//! see the module docs there).
 //!
 //! Every block has an owner word: in an 8-byte trailer just past the bytes the caller
 //! asked for (written unaligned, so the layout's alignment is passed through unchanged), or,

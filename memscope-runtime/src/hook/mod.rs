@@ -1,9 +1,12 @@
-//! The hot path: what runs on every allocation, free and poll. Nothing here locks,
-//! allocates through the global allocator or panics.
+//! The hot path: what runs on every allocation, free and poll — nothing on it locks,
+//! allocates through the global allocator or panics — and the other code that talks to
+//! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
+//! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
+//! record, `signals`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
+//! contract is in their docs, by `track::tracked`'s poll guard.
 //!
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
-//!   allocator and keeps an owner word with each block (the only `unsafe` code, with
-//!   [`owner_table`] and one dereference in [`thread`]);
+//!   allocator and keeps an owner word with each block;
 //! - [`placement`]: where a block's owner word goes ([`OwnerPlacement`](placement::OwnerPlacement));
 //! - [`charge`]: the one place that decides which bucket an allocation or a free goes to;
 //! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
@@ -25,7 +28,8 @@ pub(crate) mod signals;
 pub(crate) mod thread;
 
 /// Whether allocations reach memscope's `TrackingAllocator` (it is the
-/// `#[global_allocator]`, directly or wrapped).
+/// `#[global_allocator]`, directly or wrapped). Not on the hot path: it allocates a probe
+/// block to see where it is counted.
 ///
 /// ```
 /// # use memscope_runtime as memscope;

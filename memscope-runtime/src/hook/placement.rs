@@ -18,8 +18,6 @@ pub const TRAILER_BYTES: usize = size_of::<usize>();
 /// static A: TrackingAllocator = TrackingAllocator::with_placement(System, OwnerPlacement::Trailer);
 /// assert_eq!(A.placement(), OwnerPlacement::Trailer);
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerPlacement {
     /// Every block carries its owner in a [`TRAILER_BYTES`] trailer past the caller's bytes.

@@ -21,11 +21,14 @@
 //! its frees (`Release`); [`TaskRecord::read`] loads the free counters (`Acquire`) before
 //! the allocation counters. A free counter read from flush *k* (or a later one: `fetch_add`s
 //! continue the release sequence) makes every allocation add of flushes up to *k* visible
-//! to the loads that follow, and the task's own frees up to *k* never exceed its
-//! allocations up to *k*. A foreign free (another thread freeing a block) is published the
+//! to the loads that follow, and the task's own frees up to *k* do not exceed its
+//! allocations up to *k* (except when two scopes of the task are open on two threads at
+//! once, a `ScopeHandle::run` beside a poll, and one frees a block of the other's
+//! unflushed batch). A foreign free (another thread freeing a block) is published the
 //! same way, but it can be of a block whose allocation is still in the owner's unflushed
-//! batch (allocated and handed over within one poll): `read` clamps freed to allocated, so
-//! such a free shows once the batch lands, at the latest when the poll ends.
+//! batch (allocated and handed over within one poll). `read` clamps freed to allocated,
+//! which covers both cases: such a free shows once the batch lands, at the latest when the
+//! poll ends.
 
 use crate::base::counters::HeapCounters;
 use crate::base::name::TaskName;
@@ -197,8 +200,9 @@ impl TaskRecord {
     }
 
     /// The heap counters in the order "Reading a record consistently" requires: frees
-    /// first (`Acquire`), then allocations. Own frees never exceed allocations here;
-    /// with foreign frees they can, by a free that raced ahead of its batch.
+    /// first (`Acquire`), then allocations. Own frees do not exceed allocations here (but
+    /// for two scopes open at once, see the module docs); foreign frees can, by a free
+    /// that raced ahead of its batch.
     #[inline]
     fn load_heap(&self) -> RawHeap {
         let own_free_count = self.own_free_count.load(Acquire);

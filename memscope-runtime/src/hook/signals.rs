@@ -42,20 +42,28 @@ fn current_handler(signal: c_int) -> libc::sighandler_t {
     }
 }
 
-/// Installs [`on_signal`] for `signal` if it is at its default action; whether it did.
+/// Installs [`on_signal`] for `signal` if it is at its default action; whether it did. One
+/// `sigaction` call reads the old action while setting ours, so a handler installed in
+/// between is put back, not lost.
 fn install(signal: c_int) -> bool {
-    if current_handler(signal) != libc::SIG_DFL {
-        return false;
-    }
-    // SAFETY: the action is fully initialised (zeroed, then handler, flags and an empty
+    // SAFETY: the actions are fully initialised (zeroed, then handler, flags and an empty
     // mask); `on_signal` is an `extern "C" fn(c_int)`, what `sa_sigaction` holds without
-    // `SA_SIGINFO`.
+    // `SA_SIGINFO`; `old` is a valid out-parameter.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signal, &action, std::ptr::null_mut()) == 0
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signal, &action, &mut old) != 0 {
+            return false;
+        }
+        if old.sa_sigaction != libc::SIG_DFL {
+            // Ignored, or the program's own handler: it stays as it was, unwatched.
+            libc::sigaction(signal, &old, std::ptr::null_mut());
+            return false;
+        }
+        true
     }
 }
 
@@ -86,6 +94,12 @@ fn start(callback: fn(c_int, bool)) -> bool {
         return false;
     }
     let [read_fd, write_fd] = fds;
+    // The handler must never block: if the pipe is ever full, a signal more is dropped.
+    // SAFETY: `write_fd` is the descriptor `pipe2` just made.
+    unsafe {
+        let flags = libc::fcntl(write_fd, libc::F_GETFL);
+        libc::fcntl(write_fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
     PIPE_WRITE.store(write_fd, Relaxed);
     let spawned = std::thread::Builder::new()
         .name("memscope-signals".into())
@@ -98,7 +112,9 @@ fn start(callback: fn(c_int, bool)) -> bool {
                 let signal = c_int::from(byte);
                 let ours = current_handler(signal)
                     == on_signal as extern "C" fn(c_int) as libc::sighandler_t;
-                callback(signal, !ours);
+                // Whatever the callback does (a panic on a closed stderr, say), a signal the
+                // program does not handle still ends it.
+                let _ = std::panic::catch_unwind(|| callback(signal, !ours));
                 if ours {
                     end_as_the_signal_would(signal);
                 }

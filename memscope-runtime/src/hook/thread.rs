@@ -60,9 +60,10 @@ impl ThreadState {
     #[inline]
     pub(crate) fn current_record(&self) -> Option<&TaskRecord> {
         let current = self.current.get();
-        // SAFETY: a non-null slot was set by `enter_with` from a `&TaskRecord` whose `Scope`
-        // guard is alive on this thread (scopes end in reverse order of entry, each putting
-        // back the slot it found), so the record outlives this borrow of the thread-local.
+        // SAFETY: a non-null slot was set by `enter_raw` from a `&TaskRecord` that, by its
+        // contract, outlives the matching `exit_raw` on this thread; scopes end in reverse
+        // order of entry, each (`exit_raw`, `OutsideTasks::drop`) putting back the slot it
+        // found, so the record in the slot is alive for this borrow of the thread-local.
         (!current.is_null()).then(|| unsafe { &*current })
     }
 
@@ -130,8 +131,14 @@ const GONE: Entered = 1 as Entered;
 /// another task's flushes that task's batch, so all the caller keeps is which task it
 /// interrupted; that task starts a new batch when the scope ends. With `eager`, every
 /// allocation and free reaches the record at once (see [`enter_eager`]).
+///
+/// # Safety
+/// `rec` must stay alive until the matching [`exit_raw`], which must run on this thread,
+/// after the `exit_raw` of every scope entered inside this one (scopes nest): the slot
+/// points at `rec` meanwhile, and the hook dereferences it. The guards ([`Scope`], the
+/// poll's `PollScope`) keep this contract for their users.
 #[inline]
-pub(crate) fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
+pub(crate) unsafe fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
     let enclosing = with_state(|s| {
         if let Some(outer) = s.current_record() {
             s.flush_into(outer);
@@ -146,9 +153,13 @@ pub(crate) fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
 }
 
 /// Ends the scope [`enter_raw`] opened: flushes the batch into `rec` and restores the
-/// task it interrupted. Scopes end in reverse order of entry.
+/// task it interrupted.
+///
+/// # Safety
+/// Once per `enter_raw`, on its thread, with what it returned and the same `rec` and
+/// `eager`, in reverse order of entry.
 #[inline]
-pub(crate) fn exit_raw(rec: &TaskRecord, entered: Entered, eager: bool) {
+pub(crate) unsafe fn exit_raw(rec: &TaskRecord, entered: Entered, eager: bool) {
     if entered == GONE {
         return;
     }
@@ -196,7 +207,9 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
     Scope {
         rec,
         eager,
-        entered: enter_raw(rec, eager),
+        // SAFETY: the guard borrows `rec` for its life and its drop, on this thread (it is
+        // not `Send`), calls the matching `exit_raw`; guards drop in reverse order.
+        entered: unsafe { enter_raw(rec, eager) },
         _not_send: PhantomData,
     }
 }
@@ -204,7 +217,8 @@ fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
 impl Drop for Scope<'_> {
     #[inline]
     fn drop(&mut self) {
-        exit_raw(self.rec, self.entered, self.eager);
+        // SAFETY: the matching exit of the `enter_raw` in `enter_with`, on its thread.
+        unsafe { exit_raw(self.rec, self.entered, self.eager) };
     }
 }
 

@@ -47,8 +47,6 @@ pub const MB: f64 = 1024.0 * 1024.0;
 /// # Ok::<(), memscope::Error>(())
 /// # }).unwrap();
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 pub async fn initialize() -> Result<(), Error> {
     crate::track::process::keep_std_state_out_of_tasks();
     if crate::hook::hook_installed() {
@@ -66,8 +64,6 @@ pub async fn initialize() -> Result<(), Error> {
 /// let s = memscope::async_memory::get_memory_snapshot();
 /// assert!(s.memory_efficiency_percent() <= 100.0);
 /// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 pub fn get_memory_snapshot() -> MemorySnapshot {
     crate::view::snapshot::snapshot()
 }

@@ -23,7 +23,9 @@ pin_project! {
     /// The task is created (and its parent recorded: the tracked task running where this
     /// value is built) when the `Tracked` is created; it ends when the inner future
     /// completes (completed), when a poll panics (panicked, at once) or when the `Tracked`
-    /// is dropped first (cancelled, also if a `Drop` of the inner future panics). The inner
+    /// is dropped first (cancelled, also if a `Drop` of the inner future panics then; a
+    /// `Drop` that panics while the completed future's leftovers are dropped, inside the
+    /// completing poll, ends it as panicked). The inner
     /// future is dropped inside the task's scope, so memory freed on cancellation is
     /// charged to the task.
     ///
@@ -113,7 +115,7 @@ impl<F: Future> Tracked<F> {
 
 /// Enters a tracked task's scope from outside its future; see [`Tracked::scope_handle`].
 ///
-/// `spawn_tracked` uses it so the executor's own allocation for the task (its boxed
+/// `memscope::spawn` enters the same scope (charging at once) so the executor's own allocation for the task (its boxed
 /// future) is charged to the task itself:
 ///
 /// ```
@@ -181,7 +183,11 @@ impl<'a> PollScope<'a> {
         };
         PollScope {
             record,
-            entered: thread::enter_raw(record, false),
+            // SAFETY: `record` is borrowed from the `Tracked` being polled, alive for the
+            // whole poll; the scope is closed (`exit` or the drop while unwinding, or
+            // `complete`) on this thread before `poll` returns, after every scope its
+            // inner future opened.
+            entered: unsafe { thread::enter_raw(record, false) },
             started_ns,
         }
     }
@@ -190,7 +196,9 @@ impl<'a> PollScope<'a> {
     /// traffic is in the record) and counts the poll.
     #[inline]
     fn close(&self) {
-        thread::exit_raw(self.record, self.entered, false);
+        // SAFETY: `close` runs once per scope (from `exit`, which forgets the guard, or
+        // from its drop), on the polling thread, with what `enter` got.
+        unsafe { thread::exit_raw(self.record, self.entered, false) };
         let ns = match self.started_ns {
             0 => 0,
             started => clock::now_ns().saturating_sub(started),
