@@ -4,6 +4,7 @@
 //! the thread's slot restored.
 
 use memscope::{snapshot, Outcome, TaskId, TaskType, Tracked};
+use memscope_test_support::yield_once;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -71,20 +72,6 @@ async fn victim(point: Point, bytes: usize) {
     }
     std::future::pending::<()>().await;
     drop(held);
-}
-
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 #[test]
