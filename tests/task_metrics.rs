@@ -168,6 +168,8 @@ fn a_dropped_task_counts_as_cancelled_and_its_memory_is_freed_inside_it() {
 #[test]
 fn wait_time_is_lifetime_minus_time_inside_poll() {
     let rt = runtime_with_time(Flavor::CurrentThread);
+    // The clock starts before the task is created: its lifetime runs from its creation.
+    let started = std::time::Instant::now();
     let task = Tracked::new(
         async {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -176,7 +178,6 @@ fn wait_time_is_lifetime_minus_time_inside_poll() {
         TaskType::IoIntensive,
     );
     let id = task.id();
-    let started = std::time::Instant::now();
     rt.block_on(task);
     let wall = started.elapsed();
     let t = get_memory_snapshot().task(id).cloned().unwrap();

@@ -161,3 +161,12 @@ pub(crate) fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::R
 pub(crate) fn duplicate(key: &Ident) -> syn::Error {
     syn::Error::new(key.span(), format!("duplicate argument `{key}`"))
 }
+
+/// The messages of a parse's errors, one per error, for the tests of both attributes.
+#[cfg(test)]
+pub(crate) fn messages(result: syn::Result<()>) -> Vec<String> {
+    result
+        .err()
+        .map(|e| e.into_iter().map(|e| e.to_string()).collect())
+        .unwrap_or_default()
+}

@@ -14,13 +14,14 @@
 
 use crate::base::error::Error;
 use crate::base::format::ReportFormat;
+use crate::base::lock::lock;
 use crate::books::sampler;
 use crate::hook::thread;
 use crate::report;
 use crate::view::snapshot::snapshot;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 /// What the session asked for, while it runs.
 #[derive(Clone)]
@@ -44,10 +45,6 @@ static ARMED: Mutex<Option<Armed>> = Mutex::new(None);
 static AT_SIGNAL: Mutex<Option<AtSignal>> = Mutex::new(None);
 /// Held while a signal's snapshot is taken and written, so that [`disarm`] waits for it.
 static TAKING: Mutex<()> = Mutex::new(());
-
-fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Watches SIGINT and SIGTERM for a session writing `report` (if any), with the summary
 /// on or off; whether the signals are watched (not on this platform, or when the program

@@ -112,11 +112,7 @@ mod tests {
 
     fn main(args: TokenStream) -> (MainArgs, Vec<String>) {
         let (parsed, result) = MainArgs::parse(args);
-        let messages = result
-            .err()
-            .map(|e| e.into_iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default();
-        (parsed, messages)
+        (parsed, crate::args::messages(result))
     }
 
     #[test]

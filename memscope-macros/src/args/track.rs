@@ -100,11 +100,7 @@ mod tests {
 
     fn track(args: TokenStream) -> (TrackArgs, Vec<String>) {
         let (parsed, result) = TrackArgs::parse(args);
-        let messages = result
-            .err()
-            .map(|e| e.into_iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default();
-        (parsed, messages)
+        (parsed, crate::args::messages(result))
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The error type of memscope's fallible calls.
 
 use crate::base::format::UnknownReportFormat;
+use crate::base::lock::lock;
 use crate::base::task::TaskId;
 use std::any::Any;
 use std::fmt;
@@ -61,7 +62,7 @@ pub struct PanicPayload(Mutex<Option<Box<dyn Any + Send>>>);
 impl PanicPayload {
     /// The payload; `None` once taken.
     pub fn take(&self) -> Option<Box<dyn Any + Send>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+        lock(&self.0).take()
     }
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod config;
 pub(crate) mod counters;
 pub(crate) mod error;
 pub(crate) mod format;
+pub(crate) mod lock;
 pub(crate) mod name;
 pub(crate) mod task;
 pub(crate) mod time;

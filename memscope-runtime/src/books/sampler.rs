@@ -39,13 +39,14 @@
 //! assert!(!sampler::timeline().is_empty());
 //! ```
 
+use crate::base::lock::lock;
 use crate::base::task::{TaskId, TaskType};
 use crate::books::store;
 use crate::hook::{clock, outside, thread};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -131,12 +132,6 @@ struct Running {
 }
 
 static RUNNING: Mutex<Option<Running>> = Mutex::new(None);
-
-fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
-    // A panic while recording leaves the ring consistent (it is only ever pushed or
-    // thinned), so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A running background sampler; [`stop`](SamplerHandle::stop) ends it. Dropping the
 /// handle leaves it running (stop it any time with [`stop`]).

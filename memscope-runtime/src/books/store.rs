@@ -41,9 +41,7 @@ fn shard_of(id: TaskId) -> usize {
 /// Locks one shard; a panic elsewhere while holding it does not poison it for us (every
 /// change to a shard leaves it consistent before anything that could panic).
 pub(crate) fn lock(shard: usize) -> MutexGuard<'static, Shard> {
-    SHARD[shard % SHARDS]
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::base::lock::lock(&SHARD[shard % SHARDS])
 }
 
 /// Runs `f` on each shard in turn, each locked only while `f` runs on it.

@@ -2,6 +2,7 @@
 //! and its generic parameters elided, so `Users::load` and `Orders::load` never share a
 //! name (nor with a free fn `load`).
 
+use crate::base::lock::lock;
 use crate::hook::thread;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
@@ -54,7 +55,7 @@ fn intern(type_name: &'static str, method: &'static str) -> &'static str {
     type Names = BTreeMap<(&'static str, &'static str), &'static str>;
     static NAMES: Mutex<Names> = Mutex::new(BTreeMap::new());
     let _internal = thread::internal();
-    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut names = lock(&NAMES);
     names.entry((type_name, method)).or_insert_with(|| {
         let name = format!("{}::{method}", without_generics(type_name));
         Box::leak(name.into_boxed_str())
