@@ -116,9 +116,9 @@ pub mod __private {
     /// Wraps one call of a `#[track]` fn's body as a tracked task.
     pub fn track<F: core::future::Future>(
         name: &'static str,
-        task_type: TaskType,
+        task_type: Option<TaskType>,
         future: F,
     ) -> Tracked<F> {
-        Tracked::new(future, name, task_type)
+        Tracked::with_type_or_inherited(future, name, task_type)
     }
 }

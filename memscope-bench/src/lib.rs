@@ -10,6 +10,7 @@
 //! read it back; anything else on stdout is commentary.
 
 pub mod micro;
+pub mod scopes;
 pub mod workload;
 
 use std::fmt::Display;

@@ -100,7 +100,7 @@ fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
             let __memscope_future = #future;
             ::memscope::__private::track(
                 #name,
-                ::memscope::__private::TaskType::Unspecified,
+                ::core::option::Option::Some(::memscope::__private::TaskType::Unspecified),
                 __memscope_future,
             )
             .await
@@ -164,7 +164,8 @@ mod tests {
         ), "{out}");
         assert!(out.contains("run () . await ? ; Ok (()) } ;"), "{out}");
         assert!(out.contains(
-            "track (\"main\" , :: memscope :: __private :: TaskType :: Unspecified , __memscope_future ,) . await }"
+            "track (\"main\" , :: core :: option :: Option :: Some (:: memscope :: __private :: TaskType :: Unspecified) , \
+             __memscope_future ,) . await }"
         ), "{out}");
         // The session ends after the runtime (built and dropped inside `__memscope_main`).
         assert!(

@@ -74,8 +74,10 @@ fn expand(func: &FnItem, args: &TrackArgs) -> TokenStream {
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
     let task_type = match &args.task_type {
-        Some((variant, span)) => quote_spanned!(*span=> ::memscope::__private::TaskType::#variant),
-        None => quote!(::memscope::__private::TaskType::Unspecified),
+        Some((variant, span)) => quote_spanned!(*span=>
+            ::core::option::Option::Some(::memscope::__private::TaskType::#variant)),
+        // The parent's type: a nested tracked fn is part of its caller's kind of work.
+        None => quote!(::core::option::Option::None),
     };
     let stmts = func.body.as_ref().map(|body| &body.stmts);
     let future = async_body(&func.sig.output, &stmts.cloned().unwrap_or_default());
@@ -124,7 +126,7 @@ mod tests {
             ":: memscope :: __private :: track ({ static __MEMSCOPE_NAME : :: memscope :: __private :: MethodName = \
              :: memscope :: __private :: MethodName :: new (\"fetch\") ; \
              __MEMSCOPE_NAME . get (:: core :: any :: type_name :: < Self > ()) } , \
-             :: memscope :: __private :: TaskType :: Unspecified , __memscope_future) . await }"
+             :: core :: option :: Option :: None , __memscope_future) . await }"
         ), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
     }
@@ -151,7 +153,7 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("track (\"fetch_user\" , :: memscope :: __private :: TaskType :: NetworkIntensive ,"),
+            out.contains("track (\"fetch_user\" , :: core :: option :: Option :: Some (:: memscope :: __private :: TaskType :: NetworkIntensive) ,"),
             "{out}"
         );
     }
@@ -175,7 +177,7 @@ mod tests {
                 async fn f() {}
             ),
         );
-        assert!(out.contains("TaskType :: Unspecified"), "{out}");
+        assert!(out.contains(":: core :: option :: Option :: None"), "{out}");
         assert!(
             out.contains("compile_error ! { \"unknown task_type `gpu`"),
             "{out}"

@@ -168,6 +168,7 @@ mod tests {
             poll_ns: 10,
             created_ns: 100,
             ended_ns,
+            descendant_alloc: (0, 0),
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`sampler`]: live bytes over time.
 
 pub(crate) mod aggregate;
+pub(crate) mod cells;
 pub mod sampler;
 pub(crate) mod shard;
 pub(crate) mod store;

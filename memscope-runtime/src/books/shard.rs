@@ -1,13 +1,18 @@
 //! One shard of the books: its running tasks, its retention of finished tasks, the
-//! finished tasks that still own memory, and the aggregates of those folded away.
+//! aggregates of those folded away, and the owner cells of all of them.
 //!
 //! A finished task's record moves `active` → `finished` (the retention, most recent
-//! last) → dropped into its group's aggregate, or `lingering` while it still owns memory
-//! (blocks point at their owner's record, so it may be dropped only once none is live).
+//! last) → folded into its group's aggregate and dropped, or `lingering` while something
+//! still refers to it (its `Tracked`, a scope handle, a descendant's record). Memory a
+//! folded task still owns stays on its cell ([`Cells`]), which keeps counting it exactly;
+//! a folded group stores that memory as freed, and a snapshot adds the cells' live
+//! figures back ([`Shard::add_detached_to`]).
 
 use crate::base::name::TaskName;
 use crate::base::task::TaskType;
 use crate::books::aggregate::GroupProfile;
+use crate::books::cells::Cells;
+use crate::hook::cell::OwnerCell;
 use crate::hook::record::{Reading, TaskRecord};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{fence, Ordering::Acquire, Ordering::Relaxed};
@@ -35,13 +40,17 @@ pub(crate) struct Shard {
     free_slots: Vec<usize>,
     /// The most recently finished tasks, oldest first.
     pub finished: VecDeque<Arc<TaskRecord>>,
-    /// Tasks pushed out of `finished` that still hold memory; folded once it is freed.
+    /// Tasks pushed out of `finished` that something still refers to.
     pub lingering: Vec<Arc<TaskRecord>>,
     next_sweep: usize,
-    /// Aggregates of tasks whose records were dropped; at most `max_groups` names per
-    /// type, the rest in one [`OTHER_NAMES`] group per type.
-    pub folded: BTreeMap<GroupKey, GroupProfile>,
+    /// Aggregates of tasks whose records were dropped, with the memory their cells still
+    /// hold counted as freed; at most `max_groups` names, the rest in one [`OTHER_NAMES`]
+    /// group per type. A detached cell names its group by index here.
+    folded: Vec<GroupProfile>,
+    group_index: BTreeMap<GroupKey, u32>,
     pub folded_tasks: u64,
+    /// The owner cells of this shard's tasks.
+    pub cells: Cells,
     /// Tasks registered in this shard so far.
     pub started: u64,
     /// Open monitoring windows: per type, every task that finished inside the window.
@@ -56,8 +65,10 @@ impl Shard {
             finished: VecDeque::new(),
             lingering: Vec::new(),
             next_sweep: 64,
-            folded: BTreeMap::new(),
+            folded: Vec::new(),
+            group_index: BTreeMap::new(),
             folded_tasks: 0,
+            cells: Cells::new(),
             started: 0,
             windows: BTreeMap::new(),
         }
@@ -136,39 +147,80 @@ impl Shard {
 
     /// Folds a finished task into its group and drops its record, or keeps it lingering.
     ///
-    /// Blocks point at their owner's record, so it may be dropped only once nothing can
-    /// charge it again: none of its memory is live, and no `Tracked` or `ScopeHandle`
-    /// still holds it (either can open a scope and allocate after the task's end, and a
-    /// scope still open has a batch that `live_bytes` does not show yet). Once the shard
-    /// holds the only `Arc`, no new one can appear, so the check cannot race.
+    /// A record may be dropped once nothing can charge it again: no `Tracked` or
+    /// `ScopeHandle` still holds it (either can open a scope and allocate after the task's
+    /// end, and a scope still open has a batch its cell does not show yet), and no
+    /// descendant's record (whose fold adds to it). Once the shard holds the only `Arc`, no
+    /// new one can appear, so the check cannot race.
     fn retire(&mut self, rec: Arc<TaskRecord>, max_groups: usize, now_ns: u64) {
         if Arc::strong_count(&rec) == 1 {
             // Acquire: pairs with the release decrement of the last other holder, so the
-            // batches it flushed before letting go are seen by `live_bytes` below.
+            // batches it flushed before letting go are seen by the fold's reading.
             fence(Acquire);
-            if rec.live_bytes() == 0 {
-                self.fold(&rec, max_groups, now_ns);
-                return;
-            }
+            self.fold(&rec, max_groups, now_ns);
+            return;
         }
         self.lingering.push(rec);
     }
 
+    /// Adds a finished task to its group, as if its live memory were freed (its cell,
+    /// kept while it owns memory, holds that part), and its allocations to its parent's.
     fn fold(&mut self, rec: &TaskRecord, max_groups: usize, now_ns: u64) {
-        let reading = rec.read();
-        let mut key = (rec.task_type, rec.name.clone());
-        if !self.folded.contains_key(&key) && self.folded.len() >= max_groups {
-            key.1 = TaskName::Static(OTHER_NAMES);
+        let mut reading = rec.read();
+        if let Some(parent) = rec.parent_record() {
+            let (bytes, count) = reading.descendant_alloc;
+            parent.add_descendant_alloc(
+                reading.heap.allocated_bytes.wrapping_add(bytes),
+                reading.heap.allocation_count.wrapping_add(count),
+            );
         }
-        self.folded
-            .entry(key)
-            .or_insert_with_key(|(ty, name)| GroupProfile::new(&name.to_string(), *ty))
-            .add(&reading, now_ns);
+        reading.heap.freed_bytes = reading.heap.allocated_bytes;
+        reading.heap.free_count = reading.heap.allocation_count;
+        let group = self.group_for(rec.task_type, &rec.name, max_groups);
+        self.folded[group as usize].add(&reading, now_ns);
         self.folded_tasks += 1;
+        self.cells.retire(rec.cell, group);
     }
 
-    /// Folds lingering tasks whose memory has since been freed; amortised O(1) per finish.
+    fn group_for(&mut self, ty: TaskType, name: &TaskName, max_groups: usize) -> u32 {
+        let mut key = (ty, name.clone());
+        if !self.group_index.contains_key(&key) && self.group_index.len() >= max_groups {
+            key.1 = TaskName::Static(OTHER_NAMES);
+        }
+        if let Some(&i) = self.group_index.get(&key) {
+            return i;
+        }
+        let i = self.folded.len() as u32;
+        self.folded.push(GroupProfile::new(&key.1.to_string(), ty));
+        self.group_index.insert(key, i);
+        i
+    }
+
+    /// The folded groups, with what their detached cells still hold added back as live
+    /// (retained) memory.
+    pub(crate) fn folded_groups(&self) -> Vec<GroupProfile> {
+        let mut groups = self.folded.clone();
+        for cell in self.cells.detached() {
+            if let Some(g) = groups.get_mut(cell.state() as usize) {
+                add_retained(g, cell);
+            }
+        }
+        groups
+    }
+
+    /// Runs `f` on each detached cell (a folded task's memory) with its group.
+    pub(crate) fn for_each_detached(&self, mut f: impl FnMut(&'static OwnerCell, &GroupProfile)) {
+        for cell in self.cells.detached() {
+            if let Some(g) = self.folded.get(cell.state() as usize) {
+                f(cell, g);
+            }
+        }
+    }
+
+    /// Folds lingering tasks nothing refers to any more, and reuses cells that own
+    /// nothing; each amortised O(1) per finish.
     fn sweep_if_due(&mut self, max_groups: usize, now_ns: u64) {
+        self.cells.sweep_if_due();
         if self.lingering.len() < self.next_sweep {
             return;
         }
@@ -178,4 +230,13 @@ impl Shard {
         }
         self.next_sweep = (self.lingering.len() * 2).max(64);
     }
+}
+
+/// Counts what a detached cell still holds back into its group as live, retained memory.
+fn add_retained(g: &mut GroupProfile, cell: &OwnerCell) {
+    let (bytes, count) = cell.live();
+    g.heap.freed_bytes = g.heap.freed_bytes.saturating_sub(bytes);
+    g.heap.free_count = g.heap.free_count.saturating_sub(count);
+    g.live_bytes = g.live_bytes.saturating_add(bytes);
+    g.retained_bytes = g.retained_bytes.saturating_add(bytes);
 }

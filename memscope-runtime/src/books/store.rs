@@ -16,8 +16,8 @@ use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::shard::Shard;
 use crate::hook::clock;
-use crate::hook::record::TaskRecord;
-use crate::hook::thread::{self, current_task_id};
+use crate::hook::record::{NewTask, TaskRecord};
+use crate::hook::thread;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,10 +57,18 @@ pub(crate) fn peak_running() -> u64 {
     PEAK_RUNNING.load(Relaxed)
 }
 
-/// Creates the record of a new task, child of the task running on this thread.
-pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) -> Arc<TaskRecord> {
-    let parent = current_task_id();
+/// Creates the record of a new task, child of the task running on this thread. Without
+/// a `task_type`, the task takes its parent's (unspecified without a parent).
+pub(crate) fn register(
+    name: TaskName,
+    task_type: Option<TaskType>,
+    future_size: usize,
+) -> Arc<TaskRecord> {
+    let parent = thread::current_record_arc();
     let _internal = thread::internal();
+    let task_type = task_type
+        .or_else(|| parent.as_ref().map(|p| p.task_type))
+        .unwrap_or(TaskType::Unspecified);
     // The tracker owns the name from here on, so its bytes are the tracker's.
     let name = match name {
         TaskName::Owned(s) => TaskName::Owned(Box::from(&*s)),
@@ -69,15 +77,19 @@ pub(crate) fn register(name: TaskName, task_type: TaskType, future_size: usize) 
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
     let created_ns = clock::now_ns();
-    let rec = Arc::new(TaskRecord::new(
+    let mut shard = lock(shard_of(id));
+    let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
+    let rec = Arc::new(TaskRecord::new(NewTask {
         id,
         name,
         task_type,
         parent,
+        cell,
         future_size,
         created_ns,
-    ));
-    lock(shard_of(id)).insert_active(&rec);
+    }));
+    shard.insert_active(&rec);
+    drop(shard);
     // Relaxed: statistics, each exact on its own. The peak is read first: it rarely
     // changes, and a read keeps its cache line shared between the workers.
     let running = RUNNING.fetch_add(1, Relaxed) + 1;
@@ -110,8 +122,8 @@ mod tests {
 
     #[test]
     fn finished_tasks_beyond_retention_are_folded_or_linger() {
-        let a = register("store-test-a".into(), TaskType::IoIntensive, 8);
-        let b = register("store-test-b".into(), TaskType::IoIntensive, 8);
+        let a = register("store-test-a".into(), Some(TaskType::IoIntensive), 8);
+        let b = register("store-test-b".into(), Some(TaskType::IoIntensive), 8);
         assert_eq!(b.parent(), None);
         // `b` still holds 100 bytes when it finishes.
         b.flush(&Batch {

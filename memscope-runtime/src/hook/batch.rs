@@ -25,8 +25,8 @@ pub(crate) struct Batch {
     pub delta: i64,
     /// Highest `delta` since the batch started (never below zero).
     pub max_delta: i64,
-    /// The record's `foreign_free_bytes` when this batch started: see `TaskRecord::flush`.
-    pub foreign_base: u64,
+    /// The task's live bytes (its cell's) when this batch started: see `TaskRecord::flush`.
+    pub live_base: i64,
 }
 
 impl Batch {
@@ -49,7 +49,7 @@ pub(crate) struct BatchCells {
     free_count: Cell<u64>,
     delta: Cell<i64>,
     max_delta: Cell<i64>,
-    foreign_base: Cell<u64>,
+    live_base: Cell<i64>,
 }
 
 impl BatchCells {
@@ -62,7 +62,7 @@ impl BatchCells {
             free_count: Cell::new(0),
             delta: Cell::new(0),
             max_delta: Cell::new(0),
-            foreign_base: Cell::new(0),
+            live_base: Cell::new(0),
         }
     }
 
@@ -109,14 +109,14 @@ impl BatchCells {
             free_count: self.free_count.replace(0),
             delta: self.delta.replace(0),
             max_delta: self.max_delta.replace(0),
-            foreign_base: self.foreign_base.get(),
+            live_base: self.live_base.get(),
         }
     }
 
-    /// Starts a batch whose task had `foreign_base` bytes freed by others so far.
+    /// Starts a batch whose task had `live_base` bytes live so far.
     #[inline]
-    pub(crate) fn start(&self, foreign_base: u64) {
-        self.foreign_base.set(foreign_base);
+    pub(crate) fn start(&self, live_base: i64) {
+        self.live_base.set(live_base);
     }
 
     /// Makes every operation due (`eager`) or restores the ordinary limit.

@@ -4,15 +4,15 @@
 //! |--------------------------------|--------------------------|-------------------|
 //! | a tracker-internal section     | the `tracker` bucket     | [`OWNER_TRACKER`] |
 //! | no tracked task                | the `untracked` bucket   | [`OWNER_UNTRACKED`] |
-//! | a tracked task                 | the task's batch         | its record's address |
+//! | a tracked task                 | the task's batch         | its cell's address |
 //! | a thread whose thread-locals are gone | the shared `untracked` stripe | [`OWNER_UNTRACKED`] |
 //!
 //! A free goes to the bucket its owner word names: the `tracker` or `untracked` bucket,
 //! the running task's batch when the freeing thread runs the owner, and otherwise the
-//! owner's record directly (one `fetch_add`: a "foreign" free).
+//! owner's cell directly (two `fetch_sub`s: a "foreign" free).
 
+use crate::hook::cell::OwnerCell;
 use crate::hook::outside;
-use crate::hook::record::TaskRecord;
 use crate::hook::thread::{self, ThreadState};
 
 /// Owner word of memory allocated outside any tracked task.
@@ -43,7 +43,7 @@ pub(crate) fn alloc(size: usize) -> usize {
             outside::tracker().alloc(size);
             return OWNER_TRACKER;
         }
-        let current = s.current_ptr();
+        let current = s.current_cell();
         if current.is_null() {
             outside::untracked(Some(&s.stripe)).alloc(size);
             return OWNER_UNTRACKED;
@@ -72,9 +72,9 @@ pub(crate) fn free(owner: usize, size: usize) {
             with_state_or_gone(|s| outside::untracked(s.map(|s| &s.stripe)).free(size));
         }
         OWNER_TRACKER => outside::tracker().free(size),
-        record => {
+        cell => {
             let own = thread::with_state(|s| {
-                if s.current_ptr() as usize != record {
+                if s.current_cell() as usize != cell {
                     return false;
                 }
                 if s.batch.count_free(size) {
@@ -83,12 +83,13 @@ pub(crate) fn free(owner: usize, size: usize) {
                 true
             });
             if own != Some(true) {
-                // SAFETY: `record` was stored by `alloc` from a live record of a task, and
-                // the books keep that record alive while any block charged to it is
-                // unfreed (they drop a record only once its live bytes reach zero), so it
-                // is valid until the charge below, after which this thread never touches it.
-                let rec = unsafe { &*(record as *const TaskRecord) };
-                rec.charge_foreign_free(size);
+                // SAFETY: `cell` was stored by `alloc` from the cell of a running task;
+                // cells live in chunks that are never freed, and the books reuse a cell
+                // only once no block points at it (its live count is zero), so until the
+                // charge below, after which this thread never touches it, it is this
+                // block's owner.
+                let cell = unsafe { &*(cell as *const OwnerCell) };
+                cell.charge_foreign_free(size);
             }
         }
     }

@@ -10,6 +10,7 @@
 //! - [`placement`]: where a block's owner word goes ([`OwnerPlacement`](placement::OwnerPlacement));
 //! - [`charge`]: the one place that decides which bucket an allocation or a free goes to;
 //! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
+//! - [`cell`]: what a task's blocks point at, which outlives its record if they do;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
@@ -17,6 +18,7 @@
 
 pub(crate) mod allocator;
 pub(crate) mod batch;
+pub(crate) mod cell;
 pub(crate) mod charge;
 pub(crate) mod clock;
 pub(crate) mod outside;

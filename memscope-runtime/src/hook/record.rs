@@ -1,44 +1,45 @@
 //! The books of one task: the counters the allocator hook and the tracked future update,
-//! and the one function that reads them.
+//! and the one function that reads them. What the task's blocks point at is its
+//! [`OwnerCell`] (32 bytes, which outlives the record when the task's memory outlives the
+//! task); the record holds everything else.
 //!
 //! Who writes what decides the atomic operations used:
 //! - `polls` and `poll_ns` are written only by the thread polling the task (the executor
 //!   orders successive polls, so a plain relaxed load + store is exact and costs no
 //!   locked instruction);
-//! - `alloc_*`, `own_free_*` and `peak_bytes` are written when a scope's batch is flushed,
-//!   once per scope, not per allocation. Scopes of one task can be open on two threads at
-//!   once (`ScopeHandle::run` around a spawn while a worker already polls the new task), so
-//!   they use `fetch_add` / `fetch_max`: a load + store there lost updates;
-//! - the `foreign_*` counters are written by any thread that frees the task's memory
-//!   while running something else, so they use `fetch_add`.
+//! - `alloc_*` and `peak_bytes` (and the cell's live counters) are written when a scope's
+//!   batch is flushed, once per scope, not per allocation. Scopes of one task can be open
+//!   on two threads at once (`ScopeHandle::run` around a spawn while a worker already polls
+//!   the new task), so they use `fetch_add` / `fetch_max`: a load + store there lost updates;
+//! - frees by a thread running something else go straight to the cell (`fetch_sub`);
+//! - `descendant_*` grow when a descendant's record is folded away (by any shard).
 //!
 //! Counters wrap like `fetch_add` (2^64 bytes is out of reach); views add them saturating.
 //!
 //! # Reading a record consistently
 //!
-//! A reader must never see more freed than allocated, nor more frees than allocations,
-//! on any memory model. [`TaskRecord::flush`] adds a batch's allocations (`Relaxed`) before
-//! its frees (`Release`); [`TaskRecord::read`] loads the free counters (`Acquire`) before
-//! the allocation counters. A free counter read from flush *k* (or a later one: `fetch_add`s
-//! continue the release sequence) makes every allocation add of flushes up to *k* visible
-//! to the loads that follow, and the task's own frees up to *k* do not exceed its
-//! allocations up to *k* (except when two scopes of the task are open on two threads at
-//! once, a `ScopeHandle::run` beside a poll, and one frees a block of the other's
-//! unflushed batch). A foreign free (another thread freeing a block) is published the
-//! same way, but it can be of a block whose allocation is still in the owner's unflushed
-//! batch (allocated and handed over within one poll). `read` clamps freed to allocated,
-//! which covers both cases: such a free shows once the batch lands, at the latest when the
-//! poll ends.
+//! Freed is what was allocated minus what is live, so a reading never shows more freed
+//! than allocated, nor more frees than allocations. [`TaskRecord::flush`] adds a batch's
+//! allocations before its net change to the cell (`Release`); [`TaskRecord::read`] loads
+//! the cell (`Acquire`) before the allocation counters, so the allocations it sees are
+//! at least those of the live figures it saw. While a batch lands during the read, the
+//! reading may count that batch's allocations as freed for that instant; a free by
+//! another thread of a block whose allocation is still in the owner's unflushed batch
+//! (allocated and handed over within one poll) shows once the batch lands, at the latest
+//! when the poll ends. Both are exact once the task's scopes are closed.
 
 use crate::base::counters::HeapCounters;
 use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::hook::batch::Batch;
+use crate::hook::cell::OwnerCell;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::Arc;
 
-/// One tracked task's identity and books: 144 bytes, so that with its `Arc` counts it
-/// fills a 160-byte size class (records of finished tasks that still own memory are kept,
-/// so their size is part of what tracking costs in memory; see BENCHMARKS.md).
+/// One tracked task's identity and books: with its `Arc` counts, 160 bytes. Held while
+/// the task runs, while it is among the retention's most recent finished tasks, and while
+/// anything still refers to it (its `Tracked`, a scope handle, a descendant's record);
+/// then folded into its group, leaving only its cell if its memory outlives it.
 #[derive(Debug)]
 pub(crate) struct TaskRecord {
     pub id: TaskId,
@@ -46,8 +47,10 @@ pub(crate) struct TaskRecord {
     pub task_type: TaskType,
     /// Index in its shard's table of running tasks (set and read under the shard's lock).
     pub slot: AtomicU32,
-    /// Raw id of the parent task, 0 for none (ids start at 1): half an `Option<TaskId>`.
-    parent: u64,
+    /// The record of the task that was running where this one was created.
+    parent: Option<Arc<TaskRecord>>,
+    /// What this task's blocks point at; cells live in chunks that are never freed.
+    pub cell: &'static OwnerCell,
     /// Size of the tracked future's state, in bytes.
     pub future_size: u64,
     /// Nanoseconds since the tracker's epoch when the task was created.
@@ -57,13 +60,12 @@ pub(crate) struct TaskRecord {
     outcome: AtomicU8,
     alloc_bytes: AtomicU64,
     alloc_count: AtomicU64,
-    own_free_bytes: AtomicU64,
-    own_free_count: AtomicU64,
-    pub foreign_free_bytes: AtomicU64,
-    foreign_free_count: AtomicU64,
     peak_bytes: AtomicU64,
     polls: AtomicU64,
     poll_ns: AtomicU64,
+    /// Allocations of the descendants whose records were folded away.
+    descendant_alloc_bytes: AtomicU64,
+    descendant_alloc_count: AtomicU64,
 }
 
 /// What [`TaskRecord::read`] saw: one task's figures, read consistently.
@@ -78,6 +80,8 @@ pub(crate) struct Reading {
     pub created_ns: u64,
     /// When the task finished; `None` while it runs.
     pub ended_ns: Option<u64>,
+    /// Bytes and blocks allocated by descendants whose records were folded away.
+    pub descendant_alloc: (u64, u64),
 }
 
 impl Reading {
@@ -98,17 +102,6 @@ impl Reading {
     }
 }
 
-/// The heap counters of a record as [`TaskRecord::load_heap`] read them.
-#[derive(Clone, Copy, Debug)]
-struct RawHeap {
-    alloc_count: u64,
-    alloc_bytes: u64,
-    own_free_count: u64,
-    own_free_bytes: u64,
-    foreign_free_count: u64,
-    foreign_free_bytes: u64,
-}
-
 /// Adds `by` to a counter that only the current thread writes: no locked instruction.
 #[inline]
 fn bump(counter: &AtomicU64, by: u64) {
@@ -116,78 +109,73 @@ fn bump(counter: &AtomicU64, by: u64) {
     counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
 }
 
+/// What a new record is made of, besides its counters.
+pub(crate) struct NewTask {
+    pub id: TaskId,
+    pub name: TaskName,
+    pub task_type: TaskType,
+    pub parent: Option<Arc<TaskRecord>>,
+    pub cell: &'static OwnerCell,
+    pub future_size: usize,
+    pub created_ns: u64,
+}
+
 impl TaskRecord {
-    pub(crate) fn new(
-        id: TaskId,
-        name: TaskName,
-        task_type: TaskType,
-        parent: Option<TaskId>,
-        future_size: usize,
-        created_ns: u64,
-    ) -> Self {
+    pub(crate) fn new(t: NewTask) -> Self {
         TaskRecord {
-            id,
-            name,
-            task_type,
+            id: t.id,
+            name: t.name,
+            task_type: t.task_type,
             slot: AtomicU32::new(u32::MAX),
-            parent: parent.map_or(0, TaskId::as_u64),
-            future_size: future_size as u64,
-            created_ns,
+            parent: t.parent,
+            cell: t.cell,
+            future_size: t.future_size as u64,
+            created_ns: t.created_ns,
             ended_ns: AtomicU64::new(0),
             outcome: AtomicU8::new(Outcome::Running.to_u8()),
             alloc_bytes: AtomicU64::new(0),
             alloc_count: AtomicU64::new(0),
-            own_free_bytes: AtomicU64::new(0),
-            own_free_count: AtomicU64::new(0),
-            foreign_free_bytes: AtomicU64::new(0),
-            foreign_free_count: AtomicU64::new(0),
             peak_bytes: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             poll_ns: AtomicU64::new(0),
+            descendant_alloc_bytes: AtomicU64::new(0),
+            descendant_alloc_count: AtomicU64::new(0),
         }
     }
 
     /// The task that was running where this one was created.
     pub(crate) fn parent(&self) -> Option<TaskId> {
-        (self.parent != 0).then(|| TaskId::from_u64(self.parent))
+        self.parent.as_ref().map(|p| p.id)
     }
 
-    /// Folds a thread's batch into the record. Called by a thread leaving one of the
-    /// task's scopes; two threads may do so at once.
+    /// The parent's record, held while this one is.
+    pub(crate) fn parent_record(&self) -> Option<&Arc<TaskRecord>> {
+        self.parent.as_ref()
+    }
+
+    /// Folds a thread's batch into the record and its cell. Called by a thread leaving
+    /// one of the task's scopes; two threads may do so at once.
     ///
     /// The peak candidate is the live bytes when the batch started plus the highest rise
-    /// within it. Frees by other threads during the batch are left out of that base
-    /// (`foreign_base`), so the peak is exact when nobody else frees the task's memory
-    /// meanwhile, and otherwise errs high by at most what they freed during the batch:
-    /// it never misses a real peak.
+    /// within it. Frees by other threads during the batch are left out of that base, so
+    /// the peak is exact when nobody else frees the task's memory meanwhile, and otherwise
+    /// errs high by at most what they freed during the batch: it never misses a real peak.
     pub(crate) fn flush(&self, b: &Batch) {
         if b.is_empty() {
             return;
         }
-        let alloc = self.alloc_bytes.load(Relaxed);
-        let own_free = self.own_free_bytes.load(Relaxed);
-        let base = alloc as i128 - own_free as i128 - b.foreign_base as i128;
-        let candidate = (base + b.max_delta as i128).max(0) as u64;
+        let candidate = (b.live_base as i128 + b.max_delta as i128).max(0) as u64;
         // The load first keeps the common case (no new peak) free of a locked instruction.
         if candidate > self.peak_bytes.load(Relaxed) {
             self.peak_bytes.fetch_max(candidate, Relaxed);
         }
-        // Allocations first, then frees with Release: see "Reading a record consistently".
+        // Allocations first, then the cell with Release: see "Reading a record consistently".
         self.alloc_bytes.fetch_add(b.alloc_bytes, Relaxed);
         self.alloc_count.fetch_add(b.alloc_count, Relaxed);
-        self.own_free_bytes.fetch_add(b.free_bytes, Release);
-        self.own_free_count.fetch_add(b.free_count, Release);
-    }
-
-    /// Charges a free made by a thread that is not running this task.
-    ///
-    /// The byte counter is written last and with `Release`: once the store sees the
-    /// task's live bytes reach zero (with `Acquire`), no thread touches the record again,
-    /// which is what allows it to be dropped.
-    #[inline]
-    pub(crate) fn charge_foreign_free(&self, size: u64) {
-        self.foreign_free_count.fetch_add(1, Release);
-        self.foreign_free_bytes.fetch_add(size, Release);
+        self.cell.add_net(
+            b.alloc_bytes.wrapping_sub(b.free_bytes) as i64,
+            b.alloc_count.wrapping_sub(b.free_count) as i64,
+        );
     }
 
     /// Records one finished poll.
@@ -199,25 +187,10 @@ impl TaskRecord {
         }
     }
 
-    /// The heap counters in the order "Reading a record consistently" requires: frees
-    /// first (`Acquire`), then allocations. Own frees do not exceed allocations here (but
-    /// for two scopes open at once, see the module docs); foreign frees can, by a free
-    /// that raced ahead of its batch.
-    #[inline]
-    fn load_heap(&self) -> RawHeap {
-        let own_free_count = self.own_free_count.load(Acquire);
-        let own_free_bytes = self.own_free_bytes.load(Acquire);
-        let foreign_free_count = self.foreign_free_count.load(Acquire);
-        let foreign_free_bytes = self.foreign_free_bytes.load(Acquire);
-        // Relaxed: made visible by the acquire loads above.
-        RawHeap {
-            alloc_count: self.alloc_count.load(Relaxed),
-            alloc_bytes: self.alloc_bytes.load(Relaxed),
-            own_free_count,
-            own_free_bytes,
-            foreign_free_count,
-            foreign_free_bytes,
-        }
+    /// Adds a folded descendant's allocations (its own and its folded descendants').
+    pub(crate) fn add_descendant_alloc(&self, bytes: u64, count: u64) {
+        self.descendant_alloc_bytes.fetch_add(bytes, Relaxed);
+        self.descendant_alloc_count.fetch_add(count, Relaxed);
     }
 
     /// Reads every figure once, consistently (see "Reading a record consistently"):
@@ -235,14 +208,15 @@ impl TaskRecord {
         } else {
             None
         };
-        let raw = self.load_heap();
-        let free_bytes = raw.own_free_bytes.wrapping_add(raw.foreign_free_bytes);
-        let free_count = raw.own_free_count.wrapping_add(raw.foreign_free_count);
+        let (live_bytes, live_count) = self.cell.live();
+        // Relaxed: made visible by the acquire loads of the cell above.
+        let alloc_bytes = self.alloc_bytes.load(Relaxed);
+        let alloc_count = self.alloc_count.load(Relaxed);
         let heap = HeapCounters::new(
-            raw.alloc_bytes,
-            raw.alloc_count,
-            free_bytes.min(raw.alloc_bytes),
-            free_count.min(raw.alloc_count),
+            alloc_bytes,
+            alloc_count,
+            alloc_bytes - live_bytes.min(alloc_bytes),
+            alloc_count - live_count.min(alloc_count),
         );
         Reading {
             outcome,
@@ -252,14 +226,16 @@ impl TaskRecord {
             poll_ns: self.poll_ns.load(Relaxed),
             created_ns: self.created_ns,
             ended_ns,
+            descendant_alloc: (
+                self.descendant_alloc_bytes.load(Relaxed),
+                self.descendant_alloc_count.load(Relaxed),
+            ),
         }
     }
 
-    /// Allocated and not yet freed, whoever frees it; never below zero. What the books
-    /// check before dropping a record.
+    /// Allocated and not yet freed, whoever frees it; never below zero.
     pub(crate) fn live_bytes(&self) -> u64 {
-        let freed = self.own_free_bytes.load(Acquire) + self.foreign_free_bytes.load(Acquire);
-        self.alloc_bytes.load(Relaxed).saturating_sub(freed)
+        self.cell.live().0
     }
 
     /// Marks the task finished at `now_ns`; only the first call wins. Returns the end time
@@ -279,24 +255,29 @@ impl TaskRecord {
     }
 }
 
+/// A record with a cell of its own, outside the books, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_record(id: u64) -> TaskRecord {
+    let cell: &'static OwnerCell = Box::leak(Box::new(OwnerCell::new()));
+    cell.attach(None);
+    TaskRecord::new(NewTask {
+        id: TaskId::from_u64(id),
+        name: "t".into(),
+        task_type: TaskType::IoIntensive,
+        parent: None,
+        cell,
+        future_size: 64,
+        created_ns: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    pub(crate) fn record() -> TaskRecord {
-        TaskRecord::new(
-            TaskId::from_u64(1),
-            "t".into(),
-            TaskType::IoIntensive,
-            None,
-            64,
-            0,
-        )
-    }
-
     #[test]
     fn flush_tracks_peak_within_a_batch() {
-        let r = record();
+        let r = test_record(1);
         r.flush(&Batch {
             alloc_bytes: 300,
             alloc_count: 2,
@@ -304,17 +285,18 @@ mod tests {
             free_count: 1,
             delta: 100,
             max_delta: 250,
-            foreign_base: 0,
+            live_base: 0,
         });
         let read = r.read();
         assert_eq!(read.peak_bytes, 250);
         assert_eq!(read.heap.live_bytes(), 100);
+        assert_eq!(read.heap, HeapCounters::new(300, 2, 200, 1));
     }
 
     #[test]
     fn a_foreign_free_ahead_of_its_batch_never_shows_more_freed_than_allocated() {
-        let r = record();
-        r.charge_foreign_free(100);
+        let r = test_record(1);
+        r.cell.charge_foreign_free(100);
         assert_eq!(r.read().heap, HeapCounters::default());
         r.flush(&Batch {
             alloc_bytes: 100,
@@ -329,13 +311,12 @@ mod tests {
     }
 
     /// Flushing writers against preempted readers (more threads than cores): a reader
-    /// never sees the own frees of a batch without its allocations. With the loads in
-    /// the other order (allocations first) this fails within a second here.
+    /// never sees more freed than allocated, and allocations never go back.
     #[test]
-    fn readers_never_see_frees_ahead_of_their_allocations() {
+    fn readers_never_see_more_freed_than_allocated() {
         use std::sync::atomic::AtomicBool;
-        let r = std::sync::Arc::new(record());
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let r = Arc::new(test_record(1));
+        let stop = Arc::new(AtomicBool::new(false));
         let batch = Batch {
             alloc_bytes: 64,
             alloc_count: 1,
@@ -343,7 +324,7 @@ mod tests {
             free_count: 1,
             delta: 0,
             max_delta: 64,
-            foreign_base: 0,
+            live_base: 0,
         };
         let writers: Vec<_> = (0..2)
             .map(|_| {
@@ -351,6 +332,7 @@ mod tests {
                 std::thread::spawn(move || {
                     while !stop.load(Relaxed) {
                         r.flush(&batch);
+                        r.cell.charge_foreign_free(0);
                     }
                 })
             })
@@ -361,11 +343,11 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut seen = 0u64;
                     for _ in 0..300_000 {
-                        let h = r.load_heap();
-                        assert!(h.own_free_bytes <= h.alloc_bytes, "{h:?}");
-                        assert!(h.own_free_count <= h.alloc_count, "{h:?}");
-                        assert!(h.alloc_count >= seen, "counters went back");
-                        seen = h.alloc_count;
+                        let h = r.read().heap;
+                        assert!(h.freed_bytes <= h.allocated_bytes, "{h:?}");
+                        assert!(h.free_count <= h.allocation_count, "{h:?}");
+                        assert!(h.allocation_count >= seen, "counters went back");
+                        seen = h.allocation_count;
                     }
                 })
             })
@@ -381,7 +363,7 @@ mod tests {
 
     #[test]
     fn only_the_first_finish_counts() {
-        let r = record();
+        let r = test_record(1);
         assert_eq!(r.finish(Outcome::Panicked, 5), Some(5));
         assert!(r.finish(Outcome::Cancelled, 6).is_none());
         assert_eq!(r.read().outcome, Outcome::Panicked);
@@ -393,6 +375,6 @@ mod tests {
 mod size {
     #[test]
     fn a_record_with_its_arc_counts_fits_160_bytes() {
-        assert_eq!(size_of::<super::TaskRecord>() + 2 * size_of::<usize>(), 160);
+        assert!(size_of::<super::TaskRecord>() + 2 * size_of::<usize>() <= 160);
     }
 }

@@ -6,11 +6,12 @@
 
 use crate::base::task::TaskId;
 use crate::hook::batch::BatchCells;
+use crate::hook::cell::OwnerCell;
 use crate::hook::record::TaskRecord;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 /// Per-thread state read by the allocator hook.
 ///
@@ -18,12 +19,14 @@ use std::sync::atomic::Ordering::Relaxed;
 /// A scope that interrupts a task flushes its batch first, and the interrupted task starts
 /// a new one when the scope ends, so no guard ever carries a batch.
 ///
-/// `repr(C)` keeps what every allocation reads (the slot, the internal depth, the stripe,
+/// `repr(C)` keeps what every allocation reads (the slots, the internal depth, the stripe,
 /// the batch's flush limit) together at the front, in the first cache line.
 #[repr(C)]
 pub(crate) struct ThreadState {
     /// Record of the task running on this thread; null outside any tracked task.
     current: Cell<*const TaskRecord>,
+    /// That record's cell (the owner word of its blocks); null outside any tracked task.
+    current_cell: Cell<*const OwnerCell>,
     /// Depth of tracker-internal sections: their allocations are the tracker's overhead.
     internal_depth: Cell<u32>,
     /// This thread's stripe of the untracked counters, 0 until assigned.
@@ -36,6 +39,7 @@ thread_local! {
     static STATE: ThreadState = const {
         ThreadState {
             current: Cell::new(ptr::null()),
+            current_cell: Cell::new(ptr::null()),
             internal_depth: Cell::new(0),
             stripe: Cell::new(0),
             batch: BatchCells::new(),
@@ -50,10 +54,25 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&ThreadState) -> R) -> Option<R> {
 }
 
 impl ThreadState {
-    /// The running task's record, null outside any task.
+    /// The running task's cell (its blocks' owner word), null outside any task.
     #[inline]
-    pub(crate) fn current_ptr(&self) -> *const TaskRecord {
-        self.current.get()
+    pub(crate) fn current_cell(&self) -> *const OwnerCell {
+        self.current_cell.get()
+    }
+
+    /// Makes `rec` (or no task, for null) the running task; returns the one it replaces.
+    #[inline]
+    fn replace_current(&self, rec: *const TaskRecord) -> *const TaskRecord {
+        let cell = if rec.is_null() {
+            ptr::null()
+        } else {
+            // SAFETY: a non-null `rec` comes from `enter_raw`'s reference, or is the task a
+            // scope interrupted, restored on exit, which by `enter_raw`'s contract is
+            // still alive then.
+            ptr::from_ref(unsafe { &*rec }.cell)
+        };
+        self.current_cell.set(cell);
+        self.current.replace(rec)
     }
 
     /// The running task's record, if any.
@@ -101,7 +120,7 @@ impl ThreadState {
     #[inline]
     fn start_batch(&self, rec: &TaskRecord) {
         // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
-        self.batch.start(rec.foreign_free_bytes.load(Relaxed));
+        self.batch.start(rec.cell.live_bytes_signed());
     }
 }
 
@@ -120,6 +139,25 @@ pub fn current_task_id() -> Option<TaskId> {
     with_state(|s| s.current_record().map(|r| r.id)).flatten()
 }
 
+/// A new reference to the record of the task running on this thread, if any: the parent
+/// of a task created here.
+pub(crate) fn current_record_arc() -> Option<Arc<TaskRecord>> {
+    with_state(|s| {
+        let current = s.current.get();
+        (!current.is_null()).then(|| {
+            // SAFETY: a non-null slot holds `Arc::as_ptr` of the `Arc` that `enter_raw`
+            // was given, or of one a scope interrupted and restored; by `enter_raw`'s
+            // contract that `Arc` is alive until its scope exits, after this call, so its
+            // count is above zero and one more reference may be made from the pointer.
+            unsafe {
+                Arc::increment_strong_count(current);
+                Arc::from_raw(current)
+            }
+        })
+    })
+    .flatten()
+}
+
 /// What entering a scope found: the task it interrupted (null for none), or [`GONE`]
 /// when the thread-local is gone and the scope changes nothing.
 pub(crate) type Entered = *const TaskRecord;
@@ -135,10 +173,11 @@ const GONE: Entered = 1 as Entered;
 /// # Safety
 /// `rec` must stay alive until the matching [`exit_raw`], which must run on this thread,
 /// after the `exit_raw` of every scope entered inside this one (scopes nest): the slot
-/// points at `rec` meanwhile, and the hook dereferences it. The guards ([`Scope`], the
-/// poll's `PollScope`) keep this contract for their users.
+/// points at `rec` meanwhile, and the hook dereferences it (and [`current_record_arc`]
+/// counts a new reference to its `Arc`). The guards ([`Scope`], the poll's `PollScope`)
+/// keep this contract for their users.
 #[inline]
-pub(crate) unsafe fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
+pub(crate) unsafe fn enter_raw(rec: &Arc<TaskRecord>, eager: bool) -> Entered {
     let enclosing = with_state(|s| {
         if let Some(outer) = s.current_record() {
             s.flush_into(outer);
@@ -147,7 +186,7 @@ pub(crate) unsafe fn enter_raw(rec: &TaskRecord, eager: bool) -> Entered {
             s.batch.set_eager(true);
         }
         s.start_batch(rec);
-        s.current.replace(rec)
+        s.replace_current(Arc::as_ptr(rec))
     });
     enclosing.unwrap_or(GONE)
 }
@@ -171,7 +210,7 @@ pub(crate) unsafe fn exit_raw(rec: &TaskRecord, entered: Entered, eager: bool) {
             // Eager scopes are never nested in one another (only a spawn opens one).
             s.batch.set_eager(false);
         }
-        s.current.set(entered);
+        s.replace_current(entered);
         if let Some(outer) = s.current_record() {
             s.start_batch(outer);
         }
@@ -191,19 +230,19 @@ pub(crate) struct Scope<'a> {
 /// one of the task's own polls (or of its drop), which the executor never runs on two
 /// threads at once, so its traffic is batched.
 #[inline]
-pub(crate) fn enter(rec: &TaskRecord) -> Scope<'_> {
+pub(crate) fn enter(rec: &Arc<TaskRecord>) -> Scope<'_> {
     enter_with(rec, false)
 }
 
 /// Like [`enter`], for the spawn that allocates a task's cell while a worker may already
 /// poll the task: every allocation and free reaches the record at once, so the task's own
 /// polls, on other threads, see it in their peak. Not nested in another eager scope.
-pub(crate) fn enter_eager(rec: &TaskRecord) -> Scope<'_> {
+pub(crate) fn enter_eager(rec: &Arc<TaskRecord>) -> Scope<'_> {
     enter_with(rec, true)
 }
 
 #[inline]
-fn enter_with(rec: &TaskRecord, eager: bool) -> Scope<'_> {
+fn enter_with(rec: &Arc<TaskRecord>, eager: bool) -> Scope<'_> {
     Scope {
         rec,
         eager,
@@ -237,7 +276,7 @@ pub(crate) fn outside_tasks() -> OutsideTasks {
         if let Some(outer) = s.current_record() {
             s.flush_into(outer);
         }
-        s.current.replace(ptr::null())
+        s.replace_current(ptr::null())
     });
     OutsideTasks {
         entered: entered.unwrap_or(GONE),
@@ -251,7 +290,7 @@ impl Drop for OutsideTasks {
             return;
         }
         with_state(|s| {
-            s.current.set(self.entered);
+            s.replace_current(self.entered);
             if let Some(outer) = s.current_record() {
                 s.start_batch(outer);
             }
@@ -285,18 +324,10 @@ impl Drop for Internal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base::task::TaskType;
     use crate::hook::batch::FLUSH_BYTES;
 
-    fn record(id: u64) -> TaskRecord {
-        TaskRecord::new(
-            TaskId::from_u64(id),
-            "t".into(),
-            TaskType::Unspecified,
-            None,
-            0,
-            0,
-        )
+    fn record(id: u64) -> Arc<TaskRecord> {
+        Arc::new(crate::hook::record::test_record(id))
     }
 
     #[test]

@@ -177,6 +177,8 @@ pub(crate) mod tests {
             lifetime: Duration::ZERO,
             started_at: Duration::ZERO,
             ended_at: Some(Duration::ZERO),
+            inclusive: HeapCounters::new(peak, 1, peak - retained, 1),
+            inclusive_retained_bytes: retained,
         }
     }
 

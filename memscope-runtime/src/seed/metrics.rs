@@ -158,6 +158,7 @@ mod tests {
             poll_ns: 1_000_000,
             created_ns: 0,
             ended_ns: Some(end),
+            descendant_alloc: (0, 0),
         }
     }
 

@@ -77,10 +77,21 @@ impl Drop for EndOnDrop<'_> {
 impl<F: Future> Tracked<F> {
     /// Tracks `future` as a task called `name`, of kind `task_type`.
     pub fn new(future: F, name: impl Into<Cow<'static, str>>, task_type: TaskType) -> Self {
+        Self::with_name(future, TaskName::from(name.into()), Some(task_type))
+    }
+
+    /// Tracks `future` as a task called `name`, of kind `task_type` or, for `None`, of its
+    /// parent's kind (what `#[memscope::track]` without a `task_type` does).
+    #[doc(hidden)]
+    pub fn with_type_or_inherited(
+        future: F,
+        name: impl Into<Cow<'static, str>>,
+        task_type: Option<TaskType>,
+    ) -> Self {
         Self::with_name(future, TaskName::from(name.into()), task_type)
     }
 
-    fn with_name(future: F, name: TaskName, task_type: TaskType) -> Self {
+    fn with_name(future: F, name: TaskName, task_type: Option<TaskType>) -> Self {
         let record = store::register(name, task_type, size_of::<F>());
         Tracked {
             inner: Some(future),
@@ -88,15 +99,34 @@ impl<F: Future> Tracked<F> {
         }
     }
 
-    /// Tracks `future` as a task called `name`, of unspecified type.
+    /// Tracks `future` as a task called `name`, of its parent's type (the tracked task
+    /// running where it is created), or unspecified without a parent.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{snapshot, TaskType, Tracked};
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let inner = rt.block_on(Tracked::new(
+    ///     async { Tracked::named(async { memscope::current_task_id() }, "parse").await },
+    ///     "request",
+    ///     TaskType::NetworkIntensive,
+    /// ));
+    /// let snap = snapshot();
+    /// assert_eq!(snap.task(inner.unwrap()).unwrap().task_type, TaskType::NetworkIntensive);
+    /// ```
     pub fn named(future: F, name: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(future, name, TaskType::Unspecified)
+        Self::with_name(future, TaskName::from(name.into()), None)
     }
 
     /// Tracks `future`, named after the caller's source location (`file:line:column`).
     #[track_caller]
     pub fn at_caller(future: F, task_type: TaskType) -> Self {
-        Self::with_name(future, TaskName::Location(Location::caller()), task_type)
+        Self::with_name(
+            future,
+            TaskName::Location(Location::caller()),
+            Some(task_type),
+        )
     }
 
     /// The id of this task.

@@ -2,5 +2,6 @@
 //! ([`TaskMemoryProfile`](task::TaskMemoryProfile)), and everything
 //! ([`MemorySnapshot`](snapshot::MemorySnapshot), taken by [`snapshot()`](snapshot::snapshot)).
 
+pub(crate) mod inclusive;
 pub(crate) mod snapshot;
 pub(crate) mod task;

@@ -7,13 +7,14 @@ use crate::books::aggregate::GroupProfile;
 use crate::books::sampler::{self, TimelineSample};
 use crate::books::store;
 use crate::hook::{clock, outside, thread};
+use crate::view::inclusive::{self, Detached, HeldExtra};
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A consistent-enough copy of all books at one moment.
 ///
@@ -57,6 +58,11 @@ pub struct MemorySnapshot {
     pub max_tasks_running: u64,
     /// Finished tasks whose records were dropped into their group's aggregate.
     pub folded_tasks: u64,
+    /// Of those, the ones whose memory is still live: each kept as a 32-byte owner cell
+    /// that counts it exactly as it is freed (it shows in its group's `retained_bytes` and
+    /// its ancestors' [`inclusive`](TaskMemoryProfile::inclusive) figures).
+    #[serde(default)]
+    pub folded_retaining_tasks: u64,
     /// Retention limit in force (see [`Config::with_retention`]).
     pub retention: u64,
     /// Live bytes over time, if the sampler ran.
@@ -75,7 +81,8 @@ pub struct MemorySnapshot {
 pub fn snapshot() -> MemorySnapshot {
     let _internal = thread::internal();
     let now_ns = clock::now_ns();
-    let mut tasks: Vec<TaskMemoryProfile> = Vec::new();
+    let mut tasks: Vec<(TaskMemoryProfile, HeldExtra)> = Vec::new();
+    let mut detached: Vec<Detached> = Vec::new();
     // Groups by displayed name: a name given as text and the same spawn location are one.
     let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
     let (mut folded_tasks, mut tasks_started) = (0, 0);
@@ -84,15 +91,34 @@ pub fn snapshot() -> MemorySnapshot {
             let reading = rec.read();
             let profile = TaskMemoryProfile::new(rec, &reading, now_ns);
             group_of(&mut groups, profile.task_type, &profile.name).add(&reading, now_ns);
-            tasks.push(profile);
+            let extra = HeldExtra {
+                cell: std::ptr::from_ref(rec.cell) as usize,
+                descendant_alloc: reading.descendant_alloc,
+            };
+            tasks.push((profile, extra));
         }
-        for g in shard.folded.values() {
-            group_of(&mut groups, g.task_type, &g.name).merge(g);
+        for g in shard.folded_groups() {
+            group_of(&mut groups, g.task_type, &g.name).merge(&g);
         }
+        shard.for_each_detached(|cell, _| {
+            let (live_bytes, live_count) = cell.live();
+            detached.push(Detached {
+                cell: std::ptr::from_ref(cell) as usize,
+                parent: cell.parent() as usize,
+                live_bytes,
+                live_count,
+            });
+        });
         folded_tasks += shard.folded_tasks;
         tasks_started += shard.started;
     });
-    tasks.sort_by_key(|t| t.id);
+    tasks.sort_by_key(|(t, _)| t.id);
+    let (mut tasks, extra): (Vec<_>, Vec<_>) = tasks.into_iter().unzip();
+    inclusive::fill(&mut tasks, &extra, &detached);
+    // Detached cells that own nothing are kept only for their descendants' links.
+    let folded_retaining_tasks = detached.iter().filter(|d| d.live_count > 0).count() as u64;
+    // Freed before the buckets are read below, so the snapshot's own traffic is all in them.
+    drop((extra, detached));
     // Counted from the same reads as the groups' `running_count`.
     let tasks_running = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
     MemorySnapshot {
@@ -106,6 +132,7 @@ pub fn snapshot() -> MemorySnapshot {
         tasks_running,
         max_tasks_running: store::peak_running(),
         folded_tasks,
+        folded_retaining_tasks,
         retention: Config::current().retention() as u64,
         timeline: sampler::timeline(),
     }
@@ -169,21 +196,27 @@ impl MemorySnapshot {
         self.tasks.iter().filter(move |t| t.parent == Some(id))
     }
 
-    /// A task's heap traffic plus that of all its descendants still held individually
-    /// (the task tree's "inclusive" view; the task's own `heap` is the "self" view).
+    /// A task's heap traffic plus that of all its descendants, those folded out of the
+    /// per-task list included: [`TaskMemoryProfile::inclusive`] (empty for a task not held).
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{snapshot, TaskType, Tracked};
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let (id, kept) = rt.block_on(Tracked::new(
+    ///     async {
+    ///         let kept = Tracked::named(async { vec![1u8; 1000] }, "load").await;
+    ///         (memscope::current_task_id().unwrap(), kept)
+    ///     },
+    ///     "request",
+    ///     TaskType::IoIntensive,
+    /// ));
+    /// let snap = snapshot();
+    /// assert_eq!(snap.inclusive_heap(id).live_bytes(), 1000); // left by `load`, held here
+    /// # drop(kept);
+    /// ```
     pub fn inclusive_heap(&self, id: TaskId) -> HeapCounters {
-        let mut children: BTreeMap<TaskId, Vec<&TaskMemoryProfile>> = BTreeMap::new();
-        for t in &self.tasks {
-            if let Some(p) = t.parent {
-                children.entry(p).or_default().push(t);
-            }
-        }
-        let mut total = HeapCounters::default();
-        let mut stack: Vec<&TaskMemoryProfile> = self.task(id).into_iter().collect();
-        while let Some(t) = stack.pop() {
-            total += t.heap;
-            stack.extend(children.get(&t.id).into_iter().flatten());
-        }
-        total
+        self.task(id).map(|t| t.inclusive).unwrap_or_default()
     }
 }

@@ -66,6 +66,16 @@ pub struct TaskMemoryProfile {
     /// When it finished, since the tracker's start; `None` while running.
     #[serde(with = "crate::base::time::opt_duration_ns", rename = "ended_at_ns")]
     pub ended_at: Option<Duration>,
+    /// Heap traffic of this task and all its descendants (the tasks created while it or
+    /// one of them ran), including those folded out of the per-task list: its "inclusive"
+    /// view; `heap` is the "self" view. Exact whatever was folded (read shard by shard, a
+    /// descendant folded during the snapshot may count twice or not at all that once).
+    #[serde(default)]
+    pub inclusive: HeapCounters,
+    /// Live bytes that finished tasks of this subtree (itself included) still hold: what
+    /// its finished descendants left behind, also those folded away.
+    #[serde(default)]
+    pub inclusive_retained_bytes: u64,
 }
 
 impl TaskMemoryProfile {
@@ -87,6 +97,9 @@ impl TaskMemoryProfile {
             lifetime: Duration::from_nanos(r.lifetime_ns(now_ns)),
             started_at: Duration::from_nanos(r.created_ns),
             ended_at: r.ended_ns.map(Duration::from_nanos),
+            // Filled in by the snapshot, which sees the descendants.
+            inclusive: r.heap,
+            inclusive_retained_bytes: r.retained_bytes(),
         }
     }
 

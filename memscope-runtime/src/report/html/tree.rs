@@ -205,6 +205,8 @@ mod tests {
             lifetime: Duration::ZERO,
             started_at: Duration::ZERO,
             ended_at: None,
+            inclusive: HeapCounters::new(allocated_bytes, 1, allocated_bytes, 1),
+            inclusive_retained_bytes: 0,
         }
     }
 

@@ -1,0 +1,140 @@
+//! A shard's owner cells: handed out to new tasks, kept for folded tasks whose memory
+//! outlives them, reused once nothing points at them.
+//!
+//! Cells come in chunks of [`CHUNK`] (8 KiB), allocated as tracker memory and never
+//! freed, so a cell's address stays valid for any block that names it. Free cells form a
+//! list through their `parent` field. A folded task's cell is *detached*: it stays until
+//! its memory is freed and no child cell links to it, which [`Cells::sweep_if_due`] checks,
+//! amortised O(1) per detach (it scans when the detached cells have doubled since the last
+//! scan). The shard's memory for cells is 32 bytes × the most cells in use at once
+//! (running, held and detached tasks), rounded up to a chunk.
+
+use crate::hook::cell::{OwnerCell, ATTACHED, FREE};
+use std::ptr;
+
+/// Cells per chunk.
+pub(crate) const CHUNK: usize = 256;
+
+pub(crate) struct Cells {
+    chunks: Vec<&'static [OwnerCell]>,
+    free: Option<&'static OwnerCell>,
+    /// Cells detached since the last sweep, plus those the last sweep kept.
+    detached: usize,
+    next_sweep: usize,
+}
+
+impl Cells {
+    pub(crate) const fn new() -> Self {
+        Cells {
+            chunks: Vec::new(),
+            free: None,
+            detached: 0,
+            next_sweep: 64,
+        }
+    }
+
+    /// A cell for a new task, child of the task owning `parent`. The caller is inside a
+    /// tracker-internal section (a new chunk is the tracker's memory).
+    pub(crate) fn take(&mut self, parent: Option<&OwnerCell>) -> &'static OwnerCell {
+        let cell = match self.free {
+            Some(cell) => cell,
+            None => self.grow(),
+        };
+        debug_assert!(self.free.is_some_and(|f| ptr::eq(f, cell)));
+        // SAFETY: a free cell's `next_free` is null or another free cell of these chunks,
+        // which are never freed.
+        self.free = unsafe { cell.next_free().as_ref() };
+        cell.attach(parent);
+        cell
+    }
+
+    /// Adds a chunk of free cells; returns the one now at the head of the free list.
+    #[cold]
+    fn grow(&mut self) -> &'static OwnerCell {
+        let chunk: &'static [OwnerCell] =
+            Box::leak((0..CHUNK).map(|_| OwnerCell::new()).collect::<Box<[_]>>());
+        self.chunks.push(chunk);
+        for cell in chunk.iter().rev() {
+            self.push_free(cell);
+        }
+        &chunk[0]
+    }
+
+    fn push_free(&mut self, cell: &'static OwnerCell) {
+        let next = self
+            .free
+            .map_or(ptr::null_mut(), |c| ptr::from_ref(c).cast_mut());
+        cell.release(next);
+        self.free = Some(cell);
+    }
+
+    /// The cell of a task whose record is being folded into group `group`: reused at once
+    /// if it owns nothing, else kept (detached) until it does not.
+    pub(crate) fn retire(&mut self, cell: &'static OwnerCell, group: u32) {
+        if cell.owns_memory() || cell.has_children() {
+            cell.detach(group);
+            self.detached += 1;
+        } else {
+            self.push_free(cell);
+        }
+    }
+
+    /// Every detached cell: what folded tasks still hold.
+    pub(crate) fn detached(&self) -> impl Iterator<Item = &'static OwnerCell> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter())
+            .filter(|c| !matches!(c.state(), FREE | ATTACHED))
+    }
+
+    /// Reuses the detached cells that own nothing and have no child any more, once the
+    /// detached cells have doubled since the last sweep.
+    pub(crate) fn sweep_if_due(&mut self) {
+        if self.detached < self.next_sweep {
+            return;
+        }
+        self.sweep();
+    }
+
+    /// Reuses every detached cell that owns nothing and has no child.
+    pub(crate) fn sweep(&mut self) {
+        let mut kept = 0;
+        for i in 0..self.chunks.len() {
+            let chunk = self.chunks[i];
+            for cell in chunk {
+                if matches!(cell.state(), FREE | ATTACHED) {
+                    continue;
+                }
+                if cell.owns_memory() || cell.has_children() {
+                    kept += 1;
+                } else {
+                    self.push_free(cell);
+                }
+            }
+        }
+        self.detached = kept;
+        self.next_sweep = (kept * 2).max(64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_reused_once_they_own_nothing() {
+        let mut cells = Cells::new();
+        let a = cells.take(None);
+        let b = cells.take(Some(a));
+        b.add_net(100, 1);
+        cells.retire(a, 0); // a child links to it: kept
+        cells.retire(b, 0); // owns memory: kept
+        assert_eq!(cells.detached().count(), 2);
+        b.charge_foreign_free(100);
+        cells.sweep(); // b goes, and with it a's last child
+        cells.sweep();
+        assert_eq!(cells.detached().count(), 0);
+        let c = cells.take(None);
+        assert_eq!(c.live(), (0, 0));
+    }
+}

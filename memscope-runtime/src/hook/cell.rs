@@ -1,0 +1,177 @@
+//! The owner cell: what every block a task allocated points at, 32 bytes.
+//!
+//! A block's owner word is the address of its task's cell, not of the task's record, so
+//! that a finished task whose memory outlives it keeps only its cell: the record (its
+//! name, times, polls, its place in the per-task list) is folded into its group and
+//! dropped, while the cell keeps counting the task's live bytes exactly as anyone frees
+//! them. The cell also links to its parent task's cell, so memory a folded task still
+//! holds rolls up to its ancestors (a connection's inclusive figures include what its
+//! folded inner calls left behind).
+//!
+//! Who writes what:
+//! - `live_bytes` / `live_count`: the task's batches add (allocations minus own frees)
+//!   when they are flushed; a free by another thread subtracts at once. Both wrap: a free
+//!   handed to another thread before its allocation's batch landed makes them dip below
+//!   zero for that instant (readers clamp).
+//! - `parent` and `state`: set under the lock of the shard that holds the cell.
+//! - `children`: cells whose `parent` is this one; counted up when a child registers and
+//!   down when a child's cell is released, by any shard, so atomically.
+//!
+//! A cell is released (back to its shard's free list) only when no record holds it, no
+//! block points at it (`live_count` is zero) and no child cell links to it.
+
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+/// [`OwnerCell::state`] of a cell on its shard's free list.
+pub(crate) const FREE: u32 = u32::MAX;
+/// [`OwnerCell::state`] of a cell whose task's record is still held.
+pub(crate) const ATTACHED: u32 = u32::MAX - 1;
+
+/// One task's live memory, as its blocks see it (see the module docs).
+#[derive(Debug)]
+#[repr(C, align(32))]
+pub(crate) struct OwnerCell {
+    live_bytes: AtomicU64,
+    live_count: AtomicU64,
+    /// The cell of the task that was running where this task was created; null for none.
+    /// For a free cell, the next free cell.
+    parent: AtomicPtr<OwnerCell>,
+    /// [`FREE`], [`ATTACHED`], or (folded task) the index of its group in its shard.
+    state: AtomicU32,
+    children: AtomicU32,
+}
+
+impl OwnerCell {
+    pub(crate) const fn new() -> Self {
+        OwnerCell {
+            live_bytes: AtomicU64::new(0),
+            live_count: AtomicU64::new(0),
+            parent: AtomicPtr::new(ptr::null_mut()),
+            state: AtomicU32::new(FREE),
+            children: AtomicU32::new(0),
+        }
+    }
+
+    /// Adds a batch's net change (allocations minus its own frees). `Release`: a reader
+    /// that sees it (`Acquire`, [`OwnerCell::live`]) sees the allocation counts the record
+    /// took before (see `TaskRecord::flush`).
+    #[inline]
+    pub(crate) fn add_net(&self, bytes: i64, count: i64) {
+        self.live_bytes.fetch_add(bytes as u64, Release);
+        self.live_count.fetch_add(count as u64, Release);
+    }
+
+    /// Charges a free made by a thread that is not running this task. The count is
+    /// written last, with `Release`: once a shard sees it at zero (`Acquire`) after the
+    /// task's record is gone, no thread touches the cell again, which is what allows it to
+    /// be reused.
+    #[inline]
+    pub(crate) fn charge_foreign_free(&self, size: u64) {
+        self.live_bytes.fetch_sub(size, Release);
+        self.live_count.fetch_sub(1, Release);
+    }
+
+    /// Live bytes and blocks, each clamped at zero (see the module docs for the dip).
+    #[inline]
+    pub(crate) fn live(&self) -> (u64, u64) {
+        let count = self.live_count.load(Acquire) as i64;
+        let bytes = self.live_bytes.load(Acquire) as i64;
+        (bytes.max(0) as u64, count.max(0) as u64)
+    }
+
+    /// Live bytes as the batch base needs them (may be a dip below zero, as a signed value).
+    #[inline]
+    pub(crate) fn live_bytes_signed(&self) -> i64 {
+        // Relaxed: a lower bound of what this thread has not charged itself is enough.
+        self.live_bytes.load(Relaxed) as i64
+    }
+
+    /// Whether any block still points at this cell.
+    pub(crate) fn owns_memory(&self) -> bool {
+        self.live_count.load(Acquire) != 0
+    }
+
+    pub(crate) fn parent(&self) -> *const OwnerCell {
+        self.parent.load(Relaxed)
+    }
+
+    pub(crate) fn state(&self) -> u32 {
+        self.state.load(Relaxed)
+    }
+
+    pub(crate) fn has_children(&self) -> bool {
+        self.children.load(Acquire) != 0
+    }
+
+    /// Takes a free cell for a new task whose parent's cell is `parent` (null for none).
+    /// Called under the lock of the shard that owns the cell.
+    pub(crate) fn attach(&self, parent: Option<&OwnerCell>) {
+        debug_assert_eq!(self.state(), FREE);
+        self.live_bytes.store(0, Relaxed);
+        self.live_count.store(0, Relaxed);
+        self.children.store(0, Relaxed);
+        let parent = parent.map_or(ptr::null_mut(), |p| {
+            p.children.fetch_add(1, Relaxed);
+            ptr::from_ref(p).cast_mut()
+        });
+        self.parent.store(parent, Relaxed);
+        self.state.store(ATTACHED, Relaxed);
+    }
+
+    /// The task's record is gone: the cell now stands for it in group `group`.
+    pub(crate) fn detach(&self, group: u32) {
+        self.state.store(group, Relaxed);
+    }
+
+    /// Puts the cell on a free list whose head was `next`; returns its parent, whose
+    /// child count this drops. Called by the owning shard, once the cell owns nothing.
+    pub(crate) fn release(&self, next: *mut OwnerCell) -> *const OwnerCell {
+        let parent = self.parent.swap(next, Relaxed);
+        self.state.store(FREE, Relaxed);
+        if !parent.is_null() {
+            // SAFETY: a parent cell is not released while a child links to it (its
+            // `children` count is above zero until the `fetch_sub` below), and cells live
+            // in chunks that are never freed.
+            unsafe { &*parent }.children.fetch_sub(1, Release);
+        }
+        parent
+    }
+
+    /// The next cell of a free list (the `parent` field of a free cell).
+    pub(crate) fn next_free(&self) -> *mut OwnerCell {
+        self.parent.load(Relaxed)
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_is_32_bytes() {
+        assert_eq!(size_of::<OwnerCell>(), 32);
+    }
+
+    #[test]
+    fn foreign_frees_and_batches_add_up() {
+        let c = OwnerCell::new();
+        c.attach(None);
+        c.charge_foreign_free(10); // ahead of its batch: a dip, read as zero
+        assert_eq!(c.live(), (0, 0));
+        c.add_net(30, 2);
+        assert_eq!(c.live(), (20, 1));
+        assert!(c.owns_memory());
+    }
+
+    #[test]
+    fn children_keep_count() {
+        let (p, c) = (OwnerCell::new(), OwnerCell::new());
+        p.attach(None);
+        c.attach(Some(&p));
+        assert!(p.has_children());
+        assert_eq!(c.release(ptr::null_mut()), ptr::from_ref(&p));
+        assert!(!p.has_children());
+        assert_eq!(c.state(), FREE);
+    }
+}
