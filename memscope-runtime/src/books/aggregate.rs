@@ -50,8 +50,18 @@ pub struct GroupProfile {
     pub heap: HeapCounters,
     /// Allocated by these tasks and not yet freed (`heap.live_bytes()`).
     pub live_bytes: u64,
-    /// Live bytes of the finished tasks among them.
+    /// Live bytes of the finished tasks among them (also of those folded out of the
+    /// per-task list: each keeps counting what it holds as it is freed).
     pub retained_bytes: u64,
+    /// Finished tasks among them that still hold memory.
+    #[serde(default)]
+    pub retaining_count: u64,
+    /// The least and the most one of those holds (0 when none does).
+    #[serde(default)]
+    pub min_retained_bytes: u64,
+    /// See `min_retained_bytes`.
+    #[serde(default)]
+    pub max_retained_bytes: u64,
     /// The highest peak live bytes of any one task.
     pub max_peak_bytes: u64,
     /// Sum of the tasks' peak live bytes (for the mean, [`GroupProfile::mean_peak_bytes`]).
@@ -123,6 +133,20 @@ impl GroupProfile {
             task.last_completed_at = r.ended_ns.map(Duration::from_nanos);
         }
         self.merge(&task);
+        self.add_retaining(r.retained_bytes());
+    }
+
+    /// Counts one finished task holding `bytes` (nothing for 0).
+    pub(crate) fn add_retaining(&mut self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.min_retained_bytes = match self.retaining_count {
+            0 => bytes,
+            _ => self.min_retained_bytes.min(bytes),
+        };
+        self.max_retained_bytes = self.max_retained_bytes.max(bytes);
+        self.retaining_count += 1;
     }
 
     /// Adds another group's figures (same or different name).
@@ -143,6 +167,14 @@ impl GroupProfile {
         self.sum_lifetime = self.sum_lifetime.saturating_add(g.sum_lifetime);
         self.first_started_at = earliest(self.first_started_at, g.first_started_at);
         self.last_completed_at = latest(self.last_completed_at, g.last_completed_at);
+        if g.retaining_count > 0 {
+            self.min_retained_bytes = match self.retaining_count {
+                0 => g.min_retained_bytes,
+                _ => self.min_retained_bytes.min(g.min_retained_bytes),
+            };
+            self.max_retained_bytes = self.max_retained_bytes.max(g.max_retained_bytes);
+            add(&mut self.retaining_count, g.retaining_count);
+        }
     }
 
     /// Mean of the tasks' peak live bytes; 0 for an empty group.

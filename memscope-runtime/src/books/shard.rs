@@ -239,4 +239,5 @@ fn add_retained(g: &mut GroupProfile, cell: &OwnerCell) {
     g.heap.free_count = g.heap.free_count.saturating_sub(count);
     g.live_bytes = g.live_bytes.saturating_add(bytes);
     g.retained_bytes = g.retained_bytes.saturating_add(bytes);
+    g.add_retaining(bytes);
 }

@@ -2,9 +2,11 @@
 //! snapshot: task names ranked by what they still hold, retained memory grouped by name
 //! and by parent, and the per-group rates of the per-type tables.
 //!
-//! Every finished task that still holds memory is held individually (a record is folded
-//! into its group only once none of its memory is live), so the groupings of retained
-//! memory over [`MemorySnapshot::tasks`] are exact: they add up to every retained byte.
+//! A finished task that still holds memory is either held individually (in
+//! [`MemorySnapshot::tasks`]) or folded into its group, whose `retained_bytes` and
+//! `retaining_count` include it, and into the figures of its nearest ancestor still held
+//! (`folded_descendants_retained_bytes`). The groupings below use both, so they are exact:
+//! by name and by parent, they add up to every retained byte.
 
 use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
@@ -57,44 +59,86 @@ impl<K> Held<K> {
         self.smallest = self.smallest.min(bytes);
         self.largest = self.largest.max(bytes);
     }
+
+    /// Adds `tasks` folded tasks holding `bytes` together (each one's share unknown).
+    fn add_folded(&mut self, bytes: u64, tasks: u64) {
+        self.tasks += tasks;
+        self.bytes = self.bytes.saturating_add(bytes);
+        let mean = bytes / tasks.max(1);
+        self.smallest = self.smallest.min(mean);
+        self.largest = self.largest.max(mean);
+    }
 }
 
-/// Retained memory grouped by `key_of` each retaining task, most bytes first (then most
-/// tasks, then by key).
-fn held_by<'a, K: Ord + Clone>(
-    s: &'a MemorySnapshot,
-    key_of: impl Fn(&'a TaskMemoryProfile) -> K,
-) -> Vec<Held<K>> {
-    let mut by: BTreeMap<K, Held<K>> = BTreeMap::new();
-    for t in s.tasks.iter().filter(|t| t.retained_bytes > 0) {
-        let key = key_of(t);
-        by.entry(key.clone())
-            .or_insert_with(|| Held::new(key))
-            .add(t.retained_bytes);
+/// Retained memory by task name and type: "200 × handle_request hold 195.3 KiB", from
+/// the groups (folded tasks included).
+pub(crate) fn held_by_name(s: &MemorySnapshot) -> Vec<Held<(&str, TaskType)>> {
+    let mut v: Vec<_> = s
+        .groups
+        .iter()
+        .filter(|g| g.retaining_count > 0)
+        .map(|g| Held {
+            key: (g.name.as_str(), g.task_type),
+            tasks: g.retaining_count,
+            bytes: g.retained_bytes,
+            smallest: g.min_retained_bytes,
+            largest: g.max_retained_bytes,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        (Reverse(a.bytes), Reverse(a.tasks), a.key).cmp(&(
+            Reverse(b.bytes),
+            Reverse(b.tasks),
+            b.key,
+        ))
+    });
+    v
+}
+
+/// Retained memory by the retaining tasks' parent: held tasks by their parent, folded
+/// ones by their nearest ancestor still held (`None`: no tracked parent, or none held
+/// any more): "children of #12 conn hold 195.3 KiB".
+pub(crate) fn held_by_parent(s: &MemorySnapshot) -> Vec<Held<Option<TaskId>>> {
+    let mut by: BTreeMap<Option<TaskId>, Held<Option<TaskId>>> = BTreeMap::new();
+    fn entry(
+        by: &mut BTreeMap<Option<TaskId>, Held<Option<TaskId>>>,
+        key: Option<TaskId>,
+    ) -> &mut Held<Option<TaskId>> {
+        by.entry(key).or_insert_with(|| Held::new(key))
     }
-    let mut v: Vec<Held<K>> = by.into_values().collect();
+    for t in s.tasks.iter().filter(|t| t.retained_bytes > 0) {
+        entry(&mut by, t.parent).add(t.retained_bytes);
+    }
+    for t in s
+        .tasks
+        .iter()
+        .filter(|t| t.folded_descendants_retaining > 0)
+    {
+        let h = entry(&mut by, Some(t.id));
+        h.add_folded(
+            t.folded_descendants_retained_bytes,
+            t.folded_descendants_retaining,
+        );
+    }
+    // Folded tasks with no ancestor still held: what the groups hold beyond the above.
+    let (total, tasks) = held_total(s);
+    let listed: (u64, u64) = by
+        .values()
+        .fold((0, 0), |(b, n), h| (b + h.bytes, n + h.tasks));
+    if total > listed.0 {
+        entry(&mut by, None).add_folded(total - listed.0, tasks.saturating_sub(listed.1).max(1));
+    }
+    let mut v: Vec<Held<Option<TaskId>>> = by.into_values().collect();
     // Stable: equal bytes and counts stay in key order.
     v.sort_by_key(|h| (Reverse(h.bytes), Reverse(h.tasks)));
     v
 }
 
-/// Retained memory by task name and type: "200 × handle_request hold 195.3 KiB".
-pub(crate) fn held_by_name(s: &MemorySnapshot) -> Vec<Held<(&str, TaskType)>> {
-    held_by(s, |t| (t.name.as_str(), t.task_type))
-}
-
-/// Retained memory by the retaining tasks' parent (`None`: tasks created outside any
-/// tracked task): "children of #12 conn hold 195.3 KiB".
-pub(crate) fn held_by_parent(s: &MemorySnapshot) -> Vec<Held<Option<TaskId>>> {
-    held_by(s, |t| t.parent)
-}
-
-/// Bytes and tasks of all retained memory.
+/// Bytes and tasks of all retained memory, folded tasks included.
 pub(crate) fn held_total(s: &MemorySnapshot) -> (u64, u64) {
-    s.tasks
-        .iter()
-        .filter(|t| t.retained_bytes > 0)
-        .fold((0, 0), |(b, n), t| (b + t.retained_bytes, n + 1))
+    s.groups.iter().fold((0, 0), |(b, n), g| {
+        (b + g.retained_bytes, n + g.retaining_count)
+    })
 }
 
 /// Rates of a group, as the per-type tables show them (the same figures as the seed's
@@ -179,14 +223,28 @@ pub(crate) mod tests {
             ended_at: Some(Duration::ZERO),
             inclusive: HeapCounters::new(peak, 1, peak - retained, 1),
             inclusive_retained_bytes: retained,
+            folded_descendants_retained_bytes: 0,
+            folded_descendants_retaining: 0,
         }
     }
 
-    /// A snapshot holding exactly `tasks` (and no groups, timeline or counters of its own).
+    /// A snapshot holding exactly `tasks` and their groups (no timeline or counters of
+    /// its own).
     pub(crate) fn snap(tasks: Vec<TaskMemoryProfile>) -> MemorySnapshot {
         let mut s = crate::view::snapshot::snapshot();
+        let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
+        for t in &tasks {
+            let g = groups
+                .entry((t.task_type, t.name.clone()))
+                .or_insert_with(|| GroupProfile::new(&t.name, t.task_type));
+            g.task_count += 1;
+            g.heap += t.heap;
+            g.live_bytes += t.live_bytes;
+            g.retained_bytes += t.retained_bytes;
+            g.add_retaining(t.retained_bytes);
+        }
         s.tasks = tasks;
-        s.groups.clear();
+        s.groups = groups.into_values().collect();
         s.timeline.clear();
         s
     }

@@ -39,11 +39,13 @@ pub(crate) fn fill(tasks: &mut [TaskMemoryProfile], extra: &[HeldExtra], detache
     // Per held task: (live bytes, live blocks) its folded descendants still hold.
     let mut folded_live = vec![(0u64, 0u64); tasks.len()];
     let mut nearest: HashMap<usize, Option<usize>> = HashMap::new();
-    for d in detached {
+    for d in detached.iter().filter(|d| d.live_count > 0) {
         if let Some(i) = nearest_held(d.parent, &held, &parent_of, &mut nearest) {
             let (bytes, count) = &mut folded_live[i];
             *bytes = bytes.saturating_add(d.live_bytes);
             *count = count.saturating_add(d.live_count);
+            tasks[i].folded_descendants_retained_bytes += d.live_bytes;
+            tasks[i].folded_descendants_retaining += 1;
         }
     }
     let index: HashMap<_, _> = tasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();

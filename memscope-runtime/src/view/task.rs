@@ -76,6 +76,14 @@ pub struct TaskMemoryProfile {
     /// its finished descendants left behind, also those folded away.
     #[serde(default)]
     pub inclusive_retained_bytes: u64,
+    /// Of those, what finished descendants folded out of the per-task list still hold, for
+    /// which this task is the nearest ancestor still listed (so each byte is counted once
+    /// over all tasks: "the folded children of #12 conn hold 195 KiB").
+    #[serde(default)]
+    pub folded_descendants_retained_bytes: u64,
+    /// How many such folded descendants still hold memory.
+    #[serde(default)]
+    pub folded_descendants_retaining: u64,
 }
 
 impl TaskMemoryProfile {
@@ -100,6 +108,8 @@ impl TaskMemoryProfile {
             // Filled in by the snapshot, which sees the descendants.
             inclusive: r.heap,
             inclusive_retained_bytes: r.retained_bytes(),
+            folded_descendants_retained_bytes: 0,
+            folded_descendants_retaining: 0,
         }
     }
 

@@ -207,6 +207,8 @@ mod tests {
             ended_at: None,
             inclusive: HeapCounters::new(allocated_bytes, 1, allocated_bytes, 1),
             inclusive_retained_bytes: 0,
+            folded_descendants_retained_bytes: 0,
+            folded_descendants_retaining: 0,
         }
     }
 
