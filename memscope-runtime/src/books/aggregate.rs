@@ -109,30 +109,35 @@ impl GroupProfile {
         }
     }
 
-    /// Adds one task, as its record read at `now_ns`.
+    /// Adds one task, as its record read at `now_ns` (in place: this runs once per
+    /// finished task, when it is folded).
     pub(crate) fn add(&mut self, r: &Reading, now_ns: u64) {
-        let one = |on: bool| u64::from(on);
-        let mut task = GroupProfile {
-            task_count: 1,
-            completed_count: one(r.outcome == Outcome::Completed),
-            panicked_count: one(r.outcome == Outcome::Panicked),
-            cancelled_count: one(r.outcome == Outcome::Cancelled),
-            running_count: one(r.outcome == Outcome::Running),
-            heap: r.heap,
-            live_bytes: r.heap.live_bytes(),
-            retained_bytes: r.retained_bytes(),
-            max_peak_bytes: r.peak_bytes,
-            sum_peak_bytes: r.peak_bytes,
-            poll_count: r.poll_count,
-            poll_duration: Duration::from_nanos(r.poll_ns),
-            sum_lifetime: Duration::from_nanos(r.lifetime_ns(now_ns)),
-            first_started_at: Some(Duration::from_nanos(r.created_ns)),
-            ..GroupProfile::default()
-        };
-        if r.outcome == Outcome::Completed {
-            task.last_completed_at = r.ended_ns.map(Duration::from_nanos);
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        add(&mut self.task_count, 1);
+        match r.outcome {
+            Outcome::Completed => add(&mut self.completed_count, 1),
+            Outcome::Panicked => add(&mut self.panicked_count, 1),
+            Outcome::Cancelled => add(&mut self.cancelled_count, 1),
+            Outcome::Running => add(&mut self.running_count, 1),
         }
-        self.merge(&task);
+        self.heap += r.heap;
+        add(&mut self.live_bytes, r.heap.live_bytes());
+        add(&mut self.retained_bytes, r.retained_bytes());
+        self.max_peak_bytes = self.max_peak_bytes.max(r.peak_bytes);
+        add(&mut self.sum_peak_bytes, r.peak_bytes);
+        add(&mut self.poll_count, r.poll_count);
+        self.poll_duration = self
+            .poll_duration
+            .saturating_add(Duration::from_nanos(r.poll_ns));
+        self.sum_lifetime = self
+            .sum_lifetime
+            .saturating_add(Duration::from_nanos(r.lifetime_ns(now_ns)));
+        let started = Some(Duration::from_nanos(r.created_ns));
+        self.first_started_at = earliest(self.first_started_at, started);
+        if r.outcome == Outcome::Completed {
+            let ended = r.ended_ns.map(Duration::from_nanos);
+            self.last_completed_at = latest(self.last_completed_at, ended);
+        }
         self.add_retaining(r.retained_bytes());
     }
 

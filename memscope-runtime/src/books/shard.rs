@@ -23,6 +23,9 @@ pub(crate) const OTHER_NAMES: &str = "(other names)";
 
 type GroupKey = (TaskType, TaskName);
 
+/// Groups remembered by name address (see `Shard::recent_groups`).
+const RECENT: usize = 4;
+
 /// Per task type, the tasks a monitoring window has seen.
 pub(crate) type Window = BTreeMap<TaskType, GroupProfile>;
 
@@ -48,6 +51,10 @@ pub(crate) struct Shard {
     /// group per type. A detached cell names its group by index here.
     folded: Vec<GroupProfile>,
     group_index: BTreeMap<GroupKey, u32>,
+    /// The groups last folded into by `&'static str` name, by the name's address: most
+    /// folds find their group here without comparing names.
+    recent_groups: [(TaskType, usize, usize, u32); RECENT],
+    next_recent: usize,
     pub folded_tasks: u64,
     /// The owner cells of this shard's tasks.
     pub cells: Cells,
@@ -67,6 +74,8 @@ impl Shard {
             next_sweep: 64,
             folded: Vec::new(),
             group_index: BTreeMap::new(),
+            recent_groups: [(TaskType::Unspecified, 0, 0, 0); RECENT],
+            next_recent: 0,
             folded_tasks: 0,
             cells: Cells::new(),
             started: 0,
@@ -183,6 +192,25 @@ impl Shard {
     }
 
     fn group_for(&mut self, ty: TaskType, name: &TaskName, max_groups: usize) -> u32 {
+        let by_address = match name {
+            TaskName::Static(s) => Some((ty, s.as_ptr() as usize, s.len())),
+            _ => None,
+        };
+        if let Some((ty, at, len)) = by_address {
+            let hit = self.recent_groups.iter().find(|r| (r.0, r.1, r.2) == (ty, at, len));
+            if let Some(&(.., i)) = hit {
+                return i;
+            }
+        }
+        let i = self.group_by_name(ty, name, max_groups);
+        if let Some((ty, at, len)) = by_address {
+            self.recent_groups[self.next_recent] = (ty, at, len, i);
+            self.next_recent = (self.next_recent + 1) % RECENT;
+        }
+        i
+    }
+
+    fn group_by_name(&mut self, ty: TaskType, name: &TaskName, max_groups: usize) -> u32 {
         let mut key = (ty, name.clone());
         if !self.group_index.contains_key(&key) && self.group_index.len() >= max_groups {
             key.1 = TaskName::Static(OTHER_NAMES);

@@ -101,7 +101,12 @@ pub(crate) fn register(
 
 /// Ends a task's life with `outcome`; later calls for the same task do nothing.
 pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
-    let Some(now_ns) = rec.finish(outcome, clock::now_ns()) else {
+    finish_at(rec, outcome, clock::now_ns());
+}
+
+/// [`finish`] at `now_ns`, a clock reading the caller just took (the end of the last poll).
+pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
+    let Some(now_ns) = rec.finish(outcome, now_ns) else {
         return;
     };
     let _internal = thread::internal();

@@ -223,17 +223,22 @@ impl<'a> PollScope<'a> {
     }
 
     /// Ends the scope (flushing the batch first, so the poll is counted once its
-    /// traffic is in the record) and counts the poll.
+    /// traffic is in the record) and counts the poll. Returns when the poll ended, if
+    /// polls are timed (0 if not).
     #[inline]
-    fn close(&self) {
+    fn close(&self) -> u64 {
         // SAFETY: `close` runs once per scope (from `exit`, which forgets the guard, or
         // from its drop), on the polling thread, with what `enter` got.
         unsafe { thread::exit_raw(self.record, self.entered, false) };
-        let ns = match self.started_ns {
-            0 => 0,
-            started => clock::now_ns().saturating_sub(started),
+        let (ns, ended) = match self.started_ns {
+            0 => (0, 0),
+            started => {
+                let ended = clock::now_ns();
+                (ended.saturating_sub(started), ended)
+            }
         };
         self.record.add_poll(ns);
+        ended
     }
 
     /// The scope's fields, without ending it.
@@ -243,11 +248,11 @@ impl<'a> PollScope<'a> {
         (this.record, this.entered, this.started_ns)
     }
 
-    /// The poll returned.
+    /// The poll returned; see [`PollScope::close`] for what it returns.
     #[inline]
-    fn exit(self) {
+    fn exit(self) -> u64 {
         let this = std::mem::ManuallyDrop::new(self);
-        this.close();
+        this.close()
     }
 }
 
@@ -276,7 +281,7 @@ impl<F: Future> Future for Tracked<F> {
             let (record, entered, started_ns) = scope.into_parts();
             complete(this.inner, record, entered, started_ns);
         } else {
-            scope.exit();
+            let _ = scope.exit();
         }
         output
     }
@@ -301,8 +306,11 @@ fn complete<F>(
     };
     // A `Drop` of the future that unwinds here drops `scope`: the task ends as panicked.
     inner.set(None);
-    scope.exit();
-    store::finish(record, Outcome::Completed);
+    match scope.exit() {
+        0 => store::finish(record, Outcome::Completed),
+        // The poll's end is the task's end: one clock read fewer.
+        ended => store::finish_at(record, Outcome::Completed, ended),
+    }
 }
 
 /// Adds `.tracked(…)` to every future.
