@@ -51,10 +51,11 @@ impl Config {
     }
 
     /// How many finished tasks keep their own profile. Older ones are folded into the
-    /// aggregate of their `(name, task type)`; a finished task that still holds memory
-    /// keeps its profile until that memory is freed. The books are split into 8 shards by
-    /// task id, each keeping its most recent `ceil(tasks / 8)`, so together they hold
-    /// about the `tasks` most recently finished.
+    /// aggregate of their `(name, task type)` and into their ancestors' inclusive
+    /// figures; one that still holds memory keeps only a 32-byte owner cell, which counts
+    /// that memory exactly (in its group's `retained_bytes`) until it is freed. The books
+    /// are split into 8 shards by task id, each keeping its most recent `ceil(tasks / 8)`,
+    /// so together they hold about the `tasks` most recently finished.
     pub fn with_retention(mut self, tasks: usize) -> Self {
         self.retention = tasks;
         self

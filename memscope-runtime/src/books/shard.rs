@@ -13,7 +13,7 @@ use crate::base::task::TaskType;
 use crate::books::aggregate::GroupProfile;
 use crate::books::cells::Cells;
 use crate::hook::cell::OwnerCell;
-use crate::hook::record::{Reading, TaskRecord};
+use crate::hook::record::{NewTask, Reading, TaskRecord};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{fence, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
@@ -25,6 +25,9 @@ type GroupKey = (TaskType, TaskName);
 
 /// Groups remembered by name address (see `Shard::recent_groups`).
 const RECENT: usize = 4;
+/// Records of folded tasks kept for reuse per shard: a task's start and end then cost no
+/// allocation in the steady state.
+const SPARE_RECORDS: usize = 32;
 
 /// Per task type, the tasks a monitoring window has seen.
 pub(crate) type Window = BTreeMap<TaskType, GroupProfile>;
@@ -58,6 +61,8 @@ pub(crate) struct Shard {
     pub folded_tasks: u64,
     /// The owner cells of this shard's tasks.
     pub cells: Cells,
+    /// Records of folded tasks, cleared, that new tasks reuse (at most [`SPARE_RECORDS`]).
+    spare: Vec<Arc<TaskRecord>>,
     /// Tasks registered in this shard so far.
     pub started: u64,
     /// Open monitoring windows: per type, every task that finished inside the window.
@@ -78,9 +83,22 @@ impl Shard {
             next_recent: 0,
             folded_tasks: 0,
             cells: Cells::new(),
+            spare: Vec::new(),
             started: 0,
             windows: BTreeMap::new(),
         }
+    }
+
+    /// The record of a new task: a spare one if there is, else a new allocation.
+    pub(crate) fn new_record(&mut self, task: NewTask) -> Arc<TaskRecord> {
+        if let Some(mut rec) = self.spare.pop() {
+            // Spares are never shared: `retire` checked, and no one else can reach them.
+            if let Some(r) = Arc::get_mut(&mut rec) {
+                *r = TaskRecord::new(task);
+                return rec;
+            }
+        }
+        Arc::new(TaskRecord::new(task))
     }
 
     /// Running tasks.
@@ -167,6 +185,7 @@ impl Shard {
             // batches it flushed before letting go are seen by the fold's reading.
             fence(Acquire);
             self.fold(&rec, max_groups, now_ns);
+            self.keep_spare(rec);
             return;
         }
         self.lingering.push(rec);
@@ -191,13 +210,26 @@ impl Shard {
         self.cells.retire(rec.cell, group);
     }
 
+    /// Keeps a folded task's record for reuse, its parent and name let go at once.
+    fn keep_spare(&mut self, mut rec: Arc<TaskRecord>) {
+        if self.spare.len() < SPARE_RECORDS {
+            if let Some(r) = Arc::get_mut(&mut rec) {
+                r.clear();
+                self.spare.push(rec);
+            }
+        }
+    }
+
     fn group_for(&mut self, ty: TaskType, name: &TaskName, max_groups: usize) -> u32 {
         let by_address = match name {
             TaskName::Static(s) => Some((ty, s.as_ptr() as usize, s.len())),
             _ => None,
         };
         if let Some((ty, at, len)) = by_address {
-            let hit = self.recent_groups.iter().find(|r| (r.0, r.1, r.2) == (ty, at, len));
+            let hit = self
+                .recent_groups
+                .iter()
+                .find(|r| (r.0, r.1, r.2) == (ty, at, len));
             if let Some(&(.., i)) = hit {
                 return i;
             }

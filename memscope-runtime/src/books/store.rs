@@ -79,7 +79,7 @@ pub(crate) fn register(
     let created_ns = clock::now_ns();
     let mut shard = lock(shard_of(id));
     let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
-    let rec = Arc::new(TaskRecord::new(NewTask {
+    let rec = shard.new_record(NewTask {
         id,
         name,
         task_type,
@@ -87,7 +87,7 @@ pub(crate) fn register(
         cell,
         future_size,
         created_ns,
-    }));
+    });
     shard.insert_active(&rec);
     drop(shard);
     // Relaxed: statistics, each exact on its own. The peak is read first: it rarely

@@ -143,6 +143,12 @@ impl TaskRecord {
         }
     }
 
+    /// Lets go of the parent and the name of a folded task's record, kept for reuse.
+    pub(crate) fn clear(&mut self) {
+        self.parent = None;
+        self.name = TaskName::Static("");
+    }
+
     /// The task that was running where this one was created.
     pub(crate) fn parent(&self) -> Option<TaskId> {
         self.parent.as_ref().map(|p| p.id)

@@ -20,7 +20,9 @@ pub const SCHEMA_VERSION: u32 = 3;
 ///
 /// Taking one locks the task books briefly (never the allocator hook) and copies the
 /// figures of every task still held: running ones, the retention of finished ones, and
-/// finished ones still holding memory. A finished task's figures are final. A running
+/// those something still refers to; older finished tasks are in their groups (with what
+/// they still hold, counted by their owner cells) and in their ancestors' inclusive
+/// figures. A finished task's figures are final. A running
 /// task's figures may lag its current poll by at most one batch (256 KiB or 4096
 /// allocations and frees on the thread polling it).
 ///
