@@ -11,6 +11,7 @@
 
 pub mod micro;
 pub mod scopes;
+pub mod server;
 pub mod workload;
 
 use std::fmt::Display;

@@ -260,11 +260,15 @@ pub fn polls_only(label: &str, reps: usize) {
     polls(label, reps)
 }
 
+/// One poll in how many the sampled variant times.
+const SAMPLED_POLLS: u32 = 8;
+
 fn polls(label: &str, reps: usize) {
     const N: u64 = 20_000;
     let waker = &noop_waker();
     let timing = Config::default();
     let no_timing = Config::default().with_poll_timing(false);
+    let sampled = Config::default().with_poll_timing_sampled(SAMPLED_POLLS);
     let r = abba(
         reps,
         &mut [
@@ -275,6 +279,10 @@ fn polls(label: &str, reps: usize) {
             },
             &mut || {
                 configure(timing);
+                time_polls(Tracked::named(CountDown(N), "bench-poll"), N, waker)
+            },
+            &mut || {
+                configure(sampled);
                 time_polls(Tracked::named(CountDown(N), "bench-poll"), N, waker)
             },
         ],
@@ -288,6 +296,10 @@ fn polls(label: &str, reps: usize) {
     emit(
         &format!("{label}.poll.timing_delta_ns"),
         median_diff(&r[2], &r[0]),
+    );
+    emit(
+        &format!("{label}.poll.sampled{SAMPLED_POLLS}_delta_ns"),
+        median_diff(&r[3], &r[0]),
     );
     let clock = median(
         &(0..21)

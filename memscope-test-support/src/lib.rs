@@ -9,6 +9,8 @@
 //! and holds what both packages' tests use; each package's `tests/support/mod.rs` keeps
 //! what is its own.
 
+pub mod server;
+
 use memscope_runtime::{
     snapshot, HeapCounters, MemorySnapshot, TaskId, TaskMemoryProfile, TaskType, Tracked,
 };

@@ -72,21 +72,40 @@ fn alternate(
     key: &str,
     rounds: usize,
 ) -> Vec<Vec<f64>> {
+    alternate_all(s, setups, extra, rounds)
+        .iter()
+        .map(|per_round| column(per_round, key))
+        .collect()
+}
+
+/// Runs the set-ups in ABC…CBA order for `rounds` rounds; returns, per set-up and per
+/// round, every result of the round (for each key, the mean of its two runs).
+fn alternate_all(s: &Suite, setups: &[Setup], extra: &[&str], rounds: usize) -> Vec<Vec<Results>> {
     let n = setups.len();
     let mut out = vec![Vec::new(); n];
     let order: Vec<usize> = (0..n).chain((0..n).rev()).collect();
     for _ in 0..rounds {
-        let mut sums = vec![0.0; n];
+        let mut sums = vec![Results::new(); n];
         for &i in &order {
             let mut args = vec!["--mode", setups[i].mode];
             args.extend_from_slice(extra);
-            sums[i] += s.run(setups[i].bin, &args)[key];
+            for (k, v) in s.run(setups[i].bin, &args) {
+                *sums[i].entry(k).or_insert(0.0) += v / 2.0;
+            }
         }
-        for i in 0..n {
-            out[i].push(sums[i] / 2.0);
+        for (i, round) in sums.into_iter().enumerate() {
+            out[i].push(round);
         }
     }
     out
+}
+
+/// The per-round values of `key` (NaN in a round without it).
+fn column(per_round: &[Results], key: &str) -> Vec<f64> {
+    per_round
+        .iter()
+        .map(|r| r.get(key).copied().unwrap_or(f64::NAN))
+        .collect()
 }
 
 fn ratios(a: &[f64], b: &[f64]) -> f64 {
@@ -182,6 +201,28 @@ fn main() {
             rss.insert((label, retain), h);
         }
     }
+    let (conns, commands) = if s.quick {
+        ("8", "500")
+    } else {
+        ("32", "2000")
+    };
+    eprintln!("key-value server (processes alternated)…");
+    let server_setups = [
+        setup("server_system", "untracked"),
+        setup("server_tracking", "tracked"),
+    ];
+    let server_args = [
+        "--iters",
+        if s.quick { "1" } else { "3" },
+        "--connections",
+        conns,
+        "--commands",
+        commands,
+    ];
+    let server = alternate_all(&s, &server_setups, &server_args, s.rounds(3));
+    let mut inproc_args = vec!["--mode", "inproc"];
+    inproc_args.extend_from_slice(&server_args);
+    let server_inproc = s.run("server_tracking", &inproc_args);
     eprintln!("books after 1,000,000 tasks…");
     r.extend(s.run("books", &[if s.quick { "50000" } else { "1000000" }]));
     let state_bytes = thread_state_bytes(&s.dir.join("books"));
@@ -303,6 +344,8 @@ fn main() {
         );
     }
 
+    print_server(conns, commands, &server, &server_inproc);
+
     println!("\n## The tracker's own memory\n");
     let books = g("books.tracker_live_bytes");
     println!("| figure | value |");
@@ -335,6 +378,54 @@ fn main() {
     println!("| per-thread state (the hook's thread-local) | {state_bytes} |");
     println!("| static untracked-counter stripes (whole process) | 64 × 128 B = 8 KiB |");
     eprintln!("suite done in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+/// The key-value server's table: `server` holds, per set-up (plain, tracked), per round,
+/// the results of its two processes.
+fn print_server(conns: &str, commands: &str, server: &[Vec<Results>], inproc: &Results) {
+    println!(
+        "\n## Key-value server: {conns} connections × {commands} commands over loopback TCP\n"
+    );
+    println!(
+        "One process runs the server (tokio, 2 workers; in the tracked run one task per \
+         connection and per command three tracked inner fns) and its client (a \
+         current-thread runtime); 60 % SETs of 64 B–4 KiB values, then 20 % DELs and 20 % \
+         GETs, every reply checked; the store keeps {:.0} MB at the end. Medians of 3 \
+         iterations after a warm-up per process; processes run ABBA for 3 rounds; ratio = \
+         median over rounds. CPU is the process's user + system time (client included).\n",
+        median(&column(&server[0], "map_bytes")) / 1e6
+    );
+    println!("| figure | plain (System, untracked) | memscope, tracked | tracked / plain |");
+    println!("|---|---:|---:|---:|");
+    for (key, what, scale, unit) in [
+        ("requests_per_s", "requests per second", 1.0, ""),
+        ("cpu_ns_per_request", "CPU per request", 1e3, " µs"),
+        ("hwm_kib", "peak RSS (VmHWM)", 1024.0, " MiB"),
+    ] {
+        let (plain, tracked) = (column(&server[0], key), column(&server[1], key));
+        println!(
+            "| {what} | {:.1}{unit} | {:.1}{unit} | ×{:.3} |",
+            median(&plain) / scale,
+            median(&tracked) / scale,
+            ratios(&tracked, &plain)
+        );
+    }
+    let g = |k: &str| inproc.get(k).copied().unwrap_or(f64::NAN);
+    println!(
+        "| in one process, tracked / untracked (ABBA): CPU per request, requests per second | — | — | ×{:.3}, ×{:.3} |",
+        g("inproc.cpu_ratio"),
+        g("inproc.requests_per_s_ratio")
+    );
+    let (books, heap) = (
+        median(&column(&server[1], "tracker_live_bytes")),
+        median(&column(&server[1], "tracked_live_bytes")),
+    );
+    println!(
+        "| memscope's books / the tracked live heap they describe, at the end | — | {:.1} MiB / {:.1} MiB | ×{:.3} |",
+        books / (1024.0 * 1024.0),
+        heap / (1024.0 * 1024.0),
+        median(&column(&server[1], "books_per_heap"))
+    );
 }
 
 /// Size of the hook's thread-local, read from the symbol table (`nm`), if available.

@@ -1,10 +1,13 @@
 //! Process-wide settings of the tracker.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 static RETENTION: AtomicUsize = AtomicUsize::new(Config::DEFAULT_RETENTION);
 static MAX_GROUPS: AtomicUsize = AtomicUsize::new(Config::DEFAULT_MAX_GROUPS);
 static TIMING: AtomicBool = AtomicBool::new(true);
+/// 0: polls are not timed; 1: every poll is; n: about one poll in n is (see
+/// [`Config::with_poll_timing_sampled`]).
+static TIMING_EVERY: AtomicU32 = AtomicU32::new(1);
 
 /// Settings of the tracker, applied with [`configure`]. Setters are `with_*`, getters
 /// have the setting's name.
@@ -22,6 +25,7 @@ pub struct Config {
     retention: usize,
     max_groups: usize,
     poll_timing: bool,
+    poll_timing_every: u32,
 }
 
 impl Default for Config {
@@ -30,6 +34,7 @@ impl Default for Config {
             retention: Self::DEFAULT_RETENTION,
             max_groups: Self::DEFAULT_MAX_GROUPS,
             poll_timing: true,
+            poll_timing_every: 1,
         }
     }
 }
@@ -47,6 +52,7 @@ impl Config {
             retention: RETENTION.load(Relaxed),
             max_groups: MAX_GROUPS.load(Relaxed),
             poll_timing: TIMING.load(Relaxed),
+            poll_timing_every: TIMING_EVERY.load(Relaxed).max(1),
         }
     }
 
@@ -77,6 +83,32 @@ impl Config {
         self
     }
 
+    /// Times about one poll in `every`, each chosen at random (independently, with
+    /// probability `1 / every`), and counts its duration `every` times: an unbiased
+    /// estimate of the time inside poll, per task and per group, for a fraction of the
+    /// clock reads. The estimate of a task polled a few times is coarse (0 or a multiple
+    /// of one poll's time); sums over many polls (a group, a long-lived task) are close.
+    /// `1` (the default) times every poll exactly; `0` is taken as `1`. Poll counts and
+    /// memory figures are exact either way.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{configure, Config};
+    /// configure(Config::default().with_poll_timing_sampled(8));
+    /// assert_eq!(Config::current().poll_timing_sampled(), 8);
+    /// # configure(Config::default());
+    /// ```
+    pub fn with_poll_timing_sampled(mut self, every: u32) -> Self {
+        self.poll_timing_every = every.max(1);
+        self
+    }
+
+    /// One poll in how many is timed (see [`Config::with_poll_timing_sampled`]).
+    pub fn poll_timing_sampled(&self) -> u32 {
+        self.poll_timing_every
+    }
+
     /// Finished tasks kept with their own profile (see [`Config::with_retention`]).
     pub fn retention(&self) -> usize {
         self.retention
@@ -93,11 +125,12 @@ impl Config {
     }
 }
 
-/// Whether polls are timed now: the hot-path read of [`Config::poll_timing`].
+/// How polls are timed now, in one hot-path read: 0 when they are not, else one poll
+/// in how many ([`Config::poll_timing`], [`Config::poll_timing_sampled`]).
 #[inline]
-pub(crate) fn poll_timing() -> bool {
+pub(crate) fn poll_timing_every() -> u32 {
     // Relaxed: see `Config::current`.
-    TIMING.load(Relaxed)
+    TIMING_EVERY.load(Relaxed)
 }
 
 /// Applies `config` to the whole process, from now on.
@@ -112,4 +145,10 @@ pub fn configure(config: Config) {
     RETENTION.store(config.retention, Relaxed);
     MAX_GROUPS.store(config.max_groups, Relaxed);
     TIMING.store(config.poll_timing, Relaxed);
+    let every = if config.poll_timing {
+        config.poll_timing_every.max(1)
+    } else {
+        0
+    };
+    TIMING_EVERY.store(every, Relaxed);
 }

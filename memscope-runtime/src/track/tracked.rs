@@ -206,10 +206,11 @@ impl<'a> PollScope<'a> {
     /// and stack slots in `Tracked::poll`'s frame, which every nested level pays.
     #[inline]
     fn enter(record: &'a Arc<TaskRecord>) -> Self {
-        let started_ns = if config::poll_timing() {
-            clock::now_ns().max(1)
-        } else {
-            0
+        let started_ns = match config::poll_timing_every() {
+            0 => 0,
+            1 => clock::now_ns().max(1),
+            every if thread::time_this_poll(every) => clock::now_ns().max(1),
+            _ => 0,
         };
         PollScope {
             record,
@@ -234,7 +235,9 @@ impl<'a> PollScope<'a> {
             0 => (0, 0),
             started => {
                 let ended = clock::now_ns();
-                (ended.saturating_sub(started), ended)
+                // A sampled poll stands for `every` polls (see `time_this_poll`).
+                let weight = u64::from(config::poll_timing_every().max(1));
+                (ended.saturating_sub(started).saturating_mul(weight), ended)
             }
         };
         self.record.add_poll(ns);
