@@ -9,13 +9,17 @@
 //! scan). The shard's memory for cells is 32 bytes × the most cells in use at once
 //! (running, held and detached tasks), rounded up to a chunk.
 
-use crate::hook::cell::{OwnerCell, ATTACHED, FREE};
+use crate::hook::cell::{self, OwnerCell};
 use std::ptr;
 
 /// Cells per chunk.
 pub(crate) const CHUNK: usize = 256;
 
 pub(crate) struct Cells {
+    /// The shard these cells belong to.
+    shard: usize,
+    /// Its [`cell::emptied`] count at the last sweep.
+    emptied_seen: u64,
     chunks: Vec<&'static [OwnerCell]>,
     free: Option<&'static OwnerCell>,
     /// Cells detached since the last sweep, plus those the last sweep kept.
@@ -24,8 +28,10 @@ pub(crate) struct Cells {
 }
 
 impl Cells {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(shard: usize) -> Self {
         Cells {
+            shard,
+            emptied_seen: 0,
             chunks: Vec::new(),
             free: None,
             detached: 0,
@@ -36,6 +42,10 @@ impl Cells {
     /// A cell for a new task, child of the task owning `parent`. The caller is inside a
     /// tracker-internal section (a new chunk is the tracker's memory).
     pub(crate) fn take(&mut self, parent: Option<&OwnerCell>) -> &'static OwnerCell {
+        if self.free.is_none() && cell::emptied(self.shard) != self.emptied_seen {
+            // Frees emptied detached cells since the last sweep: reuse them first.
+            self.sweep();
+        }
         let cell = match self.free {
             Some(cell) => cell,
             None => self.grow(),
@@ -72,7 +82,7 @@ impl Cells {
     /// if it owns nothing, else kept (detached) until it does not.
     pub(crate) fn retire(&mut self, cell: &'static OwnerCell, group: u32) {
         if cell.owns_memory() || cell.has_children() {
-            cell.detach(group);
+            cell.detach(self.shard, group);
             self.detached += 1;
         } else {
             self.push_free(cell);
@@ -84,7 +94,7 @@ impl Cells {
         self.chunks
             .iter()
             .flat_map(|chunk| chunk.iter())
-            .filter(|c| !matches!(c.state(), FREE | ATTACHED))
+            .filter(|c| c.is_detached())
     }
 
     /// Reuses the detached cells that own nothing and have no child any more, once the
@@ -98,11 +108,12 @@ impl Cells {
 
     /// Reuses every detached cell that owns nothing and has no child.
     pub(crate) fn sweep(&mut self) {
+        self.emptied_seen = cell::emptied(self.shard);
         let mut kept = 0;
         for i in 0..self.chunks.len() {
             let chunk = self.chunks[i];
             for cell in chunk {
-                if matches!(cell.state(), FREE | ATTACHED) {
+                if !cell.is_detached() {
                     continue;
                 }
                 if cell.owns_memory() || cell.has_children() {
@@ -123,7 +134,7 @@ mod tests {
 
     #[test]
     fn cells_are_reused_once_they_own_nothing() {
-        let mut cells = Cells::new();
+        let mut cells = Cells::new(0);
         let a = cells.take(None);
         let b = cells.take(Some(a));
         b.add_net(100, 1);

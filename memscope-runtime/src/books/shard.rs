@@ -6,7 +6,7 @@
 //! still refers to it (its `Tracked`, a scope handle, a descendant's record). Memory a
 //! folded task still owns stays on its cell ([`Cells`]), which keeps counting it exactly;
 //! a folded group stores that memory as freed, and a snapshot adds the cells' live
-//! figures back ([`Shard::add_detached_to`]).
+//! figures back ([`Shard::folded_groups`]).
 
 use crate::base::name::TaskName;
 use crate::base::task::TaskType;
@@ -70,7 +70,8 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    pub(crate) const fn new() -> Self {
+    /// The empty shard number `index`.
+    pub(crate) const fn new(index: usize) -> Self {
         Shard {
             active: Vec::new(),
             free_slots: Vec::new(),
@@ -82,7 +83,7 @@ impl Shard {
             recent_groups: [(TaskType::Unspecified, 0, 0, 0); RECENT],
             next_recent: 0,
             folded_tasks: 0,
-            cells: Cells::new(),
+            cells: Cells::new(index),
             spare: Vec::new(),
             started: 0,
             windows: BTreeMap::new(),
@@ -261,7 +262,7 @@ impl Shard {
     pub(crate) fn folded_groups(&self) -> Vec<GroupProfile> {
         let mut groups = self.folded.clone();
         for cell in self.cells.detached() {
-            if let Some(g) = groups.get_mut(cell.state() as usize) {
+            if let Some(g) = groups.get_mut(cell.group()) {
                 add_retained(g, cell);
             }
         }
@@ -271,7 +272,7 @@ impl Shard {
     /// Runs `f` on each detached cell (a folded task's memory) with its group.
     pub(crate) fn for_each_detached(&self, mut f: impl FnMut(&'static OwnerCell, &GroupProfile)) {
         for cell in self.cells.detached() {
-            if let Some(g) = self.folded.get(cell.state() as usize) {
+            if let Some(g) = self.folded.get(cell.group()) {
                 f(cell, g);
             }
         }

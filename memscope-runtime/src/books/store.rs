@@ -23,14 +23,26 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Number of independently locked parts of the books.
-pub(crate) const SHARDS: usize = 8;
+pub(crate) const SHARDS: usize = crate::hook::cell::SHARDS;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Tasks running now, and the most running at once (over all shards).
 static RUNNING: AtomicU64 = AtomicU64::new(0);
 static PEAK_RUNNING: AtomicU64 = AtomicU64::new(0);
-static SHARD: [CachePadded<Mutex<Shard>>; SHARDS] =
-    [const { CachePadded::new(Mutex::new(Shard::new())) }; SHARDS];
+static SHARD: [CachePadded<Mutex<Shard>>; SHARDS] = [
+    shard(0),
+    shard(1),
+    shard(2),
+    shard(3),
+    shard(4),
+    shard(5),
+    shard(6),
+    shard(7),
+];
+
+const fn shard(index: usize) -> CachePadded<Mutex<Shard>> {
+    CachePadded::new(Mutex::new(Shard::new(index)))
+}
 
 /// The shard holding a task's books: consecutive ids, consecutive shards, so the load
 /// spreads evenly and each shard's retention holds its share of the most recent tasks.

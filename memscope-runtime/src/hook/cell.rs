@@ -18,15 +18,35 @@
 //!   down when a child's cell is released, by any shard, so atomically.
 //!
 //! A cell is released (back to its shard's free list) only when no record holds it, no
-//! block points at it (`live_count` is zero) and no child cell links to it.
+//! block points at it (`live_count` is zero) and no child cell links to it. A free that
+//! empties a detached cell counts it in its shard's [`emptied`] counter, so the shard
+//! sweeps (reuses such cells) before it allocates new ones.
 
+use crossbeam_utils::CachePadded;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
+/// Shards of the books (each with its own cells); a detached cell's state names its shard.
+pub(crate) const SHARDS: usize = 8;
 /// [`OwnerCell::state`] of a cell on its shard's free list.
 pub(crate) const FREE: u32 = u32::MAX;
 /// [`OwnerCell::state`] of a cell whose task's record is still held.
 pub(crate) const ATTACHED: u32 = u32::MAX - 1;
+/// A detached cell's state is `shard << SHARD_SHIFT | group`.
+const SHARD_SHIFT: u32 = 28;
+/// Groups a shard can name in a detached cell's state.
+pub(crate) const MAX_GROUP_INDEX: u32 = (1 << SHARD_SHIFT) - 1;
+
+/// Per shard: detached cells emptied by a free so far (a hint for when to sweep: a
+/// cell emptied while being detached may be missed, and is then found by the next sweep).
+static EMPTIED: [CachePadded<AtomicU64>; SHARDS] =
+    [const { CachePadded::new(AtomicU64::new(0)) }; SHARDS];
+
+/// Detached cells of `shard` emptied by frees so far.
+pub(crate) fn emptied(shard: usize) -> u64 {
+    // Relaxed: a hint; the sweep reads each cell's count itself.
+    EMPTIED[shard % SHARDS].load(Relaxed)
+}
 
 /// One task's live memory, as its blocks see it (see the module docs).
 #[derive(Debug)]
@@ -64,12 +84,24 @@ impl OwnerCell {
 
     /// Charges a free made by a thread that is not running this task. The count is
     /// written last, with `Release`: once a shard sees it at zero (`Acquire`) after the
-    /// task's record is gone, no thread touches the cell again, which is what allows it to
-    /// be reused.
+    /// task's record is gone, no thread changes the cell's figures again, which is what
+    /// allows it to be reused (the free that emptied it may still read its state, below:
+    /// cells are never freed, so that read is of valid memory whatever it finds).
     #[inline]
     pub(crate) fn charge_foreign_free(&self, size: u64) {
         self.live_bytes.fetch_sub(size, Release);
-        self.live_count.fetch_sub(1, Release);
+        if self.live_count.fetch_sub(1, Release) == 1 {
+            self.note_emptied();
+        }
+    }
+
+    /// A free took the count to zero: if the cell is detached, tell its shard.
+    #[cold]
+    fn note_emptied(&self) {
+        let state = self.state.load(Relaxed);
+        if state < ATTACHED {
+            EMPTIED[(state >> SHARD_SHIFT) as usize % SHARDS].fetch_add(1, Relaxed);
+        }
     }
 
     /// Live bytes and blocks, each clamped at zero (see the module docs for the dip).
@@ -100,6 +132,16 @@ impl OwnerCell {
         self.state.load(Relaxed)
     }
 
+    /// Whether the cell stands for a folded task (neither free nor attached).
+    pub(crate) fn is_detached(&self) -> bool {
+        self.state() < ATTACHED
+    }
+
+    /// The group of a detached cell in its shard's list of folded groups.
+    pub(crate) fn group(&self) -> usize {
+        (self.state() & MAX_GROUP_INDEX) as usize
+    }
+
     pub(crate) fn has_children(&self) -> bool {
         self.children.load(Acquire) != 0
     }
@@ -119,9 +161,12 @@ impl OwnerCell {
         self.state.store(ATTACHED, Relaxed);
     }
 
-    /// The task's record is gone: the cell now stands for it in group `group`.
-    pub(crate) fn detach(&self, group: u32) {
-        self.state.store(group, Relaxed);
+    /// The task's record is gone: the cell now stands for it in group `group` (at most
+    /// [`MAX_GROUP_INDEX`]) of shard `shard`.
+    pub(crate) fn detach(&self, shard: usize, group: u32) {
+        let shard = (shard % SHARDS) as u32;
+        self.state
+            .store(shard << SHARD_SHIFT | group.min(MAX_GROUP_INDEX), Relaxed);
     }
 
     /// Puts the cell on a free list whose head was `next`; returns its parent, whose
