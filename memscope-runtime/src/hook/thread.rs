@@ -19,13 +19,11 @@ use std::sync::Arc;
 /// A scope that interrupts a task flushes its batch first, and the interrupted task starts
 /// a new one when the scope ends, so no guard ever carries a batch.
 ///
-/// `repr(C)` keeps what every allocation reads (the slots, the internal depth, the stripe,
-/// the batch's flush limit) together at the front, in the first cache line.
+/// `repr(C)` keeps what every allocation and free reads (the cell slot, the internal
+/// depth, the stripe, the batch) together at the front, in the first cache line or two.
 #[repr(C)]
 pub(crate) struct ThreadState {
-    /// Record of the task running on this thread; null outside any tracked task.
-    current: Cell<*const TaskRecord>,
-    /// That record's cell (the owner word of its blocks); null outside any tracked task.
+    /// The running task's cell (the owner word of its blocks); null outside any task.
     current_cell: Cell<*const OwnerCell>,
     /// Depth of tracker-internal sections: their allocations are the tracker's overhead.
     internal_depth: Cell<u32>,
@@ -33,6 +31,9 @@ pub(crate) struct ThreadState {
     pub(crate) stripe: Cell<u32>,
     /// The running task's batch.
     pub(crate) batch: BatchCells,
+    /// Record of the task running on this thread (whose cell is `current_cell`); null
+    /// outside any tracked task. Read when a batch is flushed or a scope changes.
+    current: Cell<*const TaskRecord>,
     /// Polls left before the next timed one, when one in several is timed.
     polls_to_next_timed: Cell<u32>,
     /// State of the generator that draws those gaps (xorshift64*; 0 until seeded).
@@ -42,11 +43,11 @@ pub(crate) struct ThreadState {
 thread_local! {
     static STATE: ThreadState = const {
         ThreadState {
-            current: Cell::new(ptr::null()),
             current_cell: Cell::new(ptr::null()),
             internal_depth: Cell::new(0),
             stripe: Cell::new(0),
             batch: BatchCells::new(),
+            current: Cell::new(ptr::null()),
             polls_to_next_timed: Cell::new(0),
             poll_rng: Cell::new(0),
         }
