@@ -2,7 +2,7 @@
 //! allocates through the global allocator or panics — and the other code that talks to
 //! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
 //! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
-//! record, `signals`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
+//! record, `signals`, `exit`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
 //! contract is in their docs, by `track::tracked`'s poll guard.
 //!
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
@@ -14,13 +14,15 @@
 //! - [`record`]: one task's atomic counters and the rules for reading them;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
-//! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do.
+//! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do;
+//! - [`exit`]: code run at normal process exit (the seed API's report).
 
 pub(crate) mod allocator;
 pub(crate) mod batch;
 pub(crate) mod cell;
 pub(crate) mod charge;
 pub(crate) mod clock;
+pub(crate) mod exit;
 pub(crate) mod outside;
 pub(crate) mod owner_table;
 pub(crate) mod placement;

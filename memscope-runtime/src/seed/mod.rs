@@ -17,6 +17,7 @@
 //! # }).unwrap();
 //! ```
 
+mod at_exit;
 mod metrics;
 mod monitor;
 
@@ -32,7 +33,11 @@ pub use monitor::{AsyncResourceMonitor, ResourceAnalysis};
 /// Bytes in the seed API's "MB": 1024 × 1024.
 pub const MB: f64 = 1024.0 * 1024.0;
 
-/// Checks that tracking works; idempotent and cheap.
+/// Checks that tracking works; idempotent and cheap. With the `MEMSCOPE_REPORT`
+/// environment variable set (a path ending in `.json`, `.html`, `.txt` or `.trace.json`),
+/// it also arranges for that report to be written when the process exits normally, as
+/// `#[memscope::main]` does (on Unix; elsewhere end a [`Session`](crate::Session)
+/// yourself), and for a snapshot at SIGINT/SIGTERM beside it.
 ///
 /// # Errors
 /// [`Error::HookNotInstalled`], saying how to install it, when allocations do not reach
@@ -49,11 +54,11 @@ pub const MB: f64 = 1024.0 * 1024.0;
 /// ```
 pub async fn initialize() -> Result<(), Error> {
     crate::track::process::keep_std_state_out_of_tasks();
-    if crate::hook::hook_installed() {
-        Ok(())
-    } else {
-        Err(Error::HookNotInstalled)
+    if !crate::hook::hook_installed() {
+        return Err(Error::HookNotInstalled);
     }
+    at_exit::report_at_exit_if_asked();
+    Ok(())
 }
 
 /// A snapshot of all books now: the same as [`memscope::snapshot`](crate::snapshot).
