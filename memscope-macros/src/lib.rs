@@ -40,7 +40,8 @@ mod track;
 /// | argument | value | default |
 /// |---|---|---|
 /// | `name = "…"` | a string literal, the task's name in reports | the fn's path: `concat!(module_path!(), "::", "fetch_user")` |
-/// | `task_type = "…"` | `"cpu"`, `"io"`, `"network"`, `"memory"`, `"background"` or `"unspecified"` | `"unspecified"` |
+/// | `task_type = "…"` | `"cpu"`, `"io"`, `"network"`, `"memory"`, `"background"` or `"unspecified"` | the caller's type when awaited or spawned inside a tracked task, else `"unspecified"` |
+/// | `label = …` | any expression whose value is `Display` (an argument such as a peer address, `self.id`), evaluated when the fn is called; shown beside the name of this instance, grouped by the name alone | none |
 ///
 /// # Where it applies
 ///
@@ -51,7 +52,8 @@ mod track;
 /// early `return` as written; both leave the tracked task.
 ///
 /// A `#[track]` fn awaited inside another tracked task is a nested task whose
-/// parent is the caller; a future spawned from one keeps it as parent too.
+/// parent is the caller (and whose type is the caller's unless it names one); a
+/// future spawned from one keeps it as parent too.
 ///
 /// `#[async_trait]` methods are not supported: by the time this attribute runs
 /// they are plain fns returning a boxed future, and the error says so. Write

@@ -8,6 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
 use crate::args::TrackArgs;
 use crate::item::{async_body, not_async, with_error, FnItem};
@@ -83,10 +84,23 @@ fn expand(func: &FnItem, args: &TrackArgs) -> TokenStream {
     let future = async_body(&func.sig.output, &stmts.cloned().unwrap_or_default());
     // The allow is for a fn declared to return a future: the block then yields
     // that future, exactly as the fn body did.
+    // The label is taken before the body's future captures the arguments it may name.
+    let Some(label) = &args.label else {
+        return func.with_body(quote! {
+            #[allow(clippy::async_yields_async)]
+            let __memscope_future = #future;
+            ::memscope::__private::track(#name, #task_type, __memscope_future).await
+        });
+    };
+    // Spanned: a label that is not `Display` is an error on the label, not the attribute.
+    let to_string = quote_spanned!(label.span()=> ::std::string::ToString::to_string(&(#label)));
     func.with_body(quote! {
+        let __memscope_label = #to_string;
         #[allow(clippy::async_yields_async)]
         let __memscope_future = #future;
-        ::memscope::__private::track(#name, #task_type, __memscope_future).await
+        ::memscope::__private::track(#name, #task_type, __memscope_future)
+            .labeled(__memscope_label)
+            .await
     })
 }
 

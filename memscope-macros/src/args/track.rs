@@ -1,9 +1,10 @@
-//! The arguments of `#[memscope::track]`: `name = "..."` and `task_type = "..."`.
+//! The arguments of `#[memscope::track]`: `name = "..."`, `task_type = "..."` and
+//! `label = <expression>`.
 
 use proc_macro2::{Span, TokenStream};
-use syn::{Ident, LitStr};
+use syn::{Expr, Ident, LitStr};
 
-use super::{collect, expect_str, one_of, set_once, Errors, RawArg};
+use super::{collect, expect_str, one_of, set_once, Errors, RawArg, RawValue};
 
 /// Accepted `task_type` strings and the `TaskType` variant each one names (the runtime
 /// parses the same list).
@@ -16,6 +17,8 @@ pub(crate) struct TrackArgs {
     pub(crate) name: Option<LitStr>,
     /// The `TaskType` variant and the span of the string that named it.
     pub(crate) task_type: Option<(Ident, Span)>,
+    /// `label = <expression>`: any `Display` value, evaluated when the fn is called.
+    pub(crate) label: Option<Expr>,
 }
 
 /// What the first pass collects: each value as written, not yet validated.
@@ -23,6 +26,7 @@ pub(crate) struct TrackArgs {
 struct Collected {
     name: Option<LitStr>,
     task_type: Option<LitStr>,
+    label: Option<Expr>,
 }
 
 impl TrackArgs {
@@ -44,10 +48,11 @@ impl Collected {
                 .and_then(|lit| set_once(&mut self.name, &arg.key, lit)),
             "task_type" => expect_str(arg, "task_type = \"io\"")
                 .and_then(|lit| set_once(&mut self.task_type, &arg.key, lit)),
+            "label" => expect_expr(arg).and_then(|e| set_once(&mut self.label, &arg.key, e)),
             _ => Err(syn::Error::new(
                 arg.key.span(),
                 format!(
-                    "unknown argument `{}`; expected `name` or `task_type`",
+                    "unknown argument `{}`; expected `name`, `task_type` or `label`",
                     arg.key
                 ),
             )),
@@ -70,7 +75,19 @@ impl Collected {
         TrackArgs {
             name: self.name,
             task_type,
+            label: self.label,
         }
+    }
+}
+
+/// The expression of `label = <expression>`.
+fn expect_expr(arg: &RawArg) -> syn::Result<Expr> {
+    match &arg.value {
+        RawValue::Expr(e) => Ok(e.clone()),
+        _ => Err(syn::Error::new_spanned(
+            &arg.tokens,
+            "`label` takes a value shown beside the task's name, e.g. `label = peer`",
+        )),
     }
 }
 
@@ -142,7 +159,7 @@ mod tests {
             errors,
             [
                 "duplicate argument `name`",
-                "unknown argument `level`; expected `name` or `task_type`",
+                "unknown argument `level`; expected `name`, `task_type` or `label`",
                 "expected a string literal, e.g. `task_type = \"io\"`",
             ]
         );

@@ -9,7 +9,7 @@
 //! figures back ([`Shard::folded_groups`]).
 
 use crate::base::name::TaskName;
-use crate::base::task::TaskType;
+use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::books::cells::Cells;
 use crate::hook::cell::OwnerCell;
@@ -63,6 +63,8 @@ pub(crate) struct Shard {
     pub cells: Cells,
     /// Records of folded tasks, cleared, that new tasks reuse (at most [`SPARE_RECORDS`]).
     spare: Vec<Arc<TaskRecord>>,
+    /// Labels of held tasks that have one (`Tracked::labeled`), dropped when they fold.
+    pub labels: BTreeMap<TaskId, Box<str>>,
     /// Tasks registered in this shard so far.
     pub started: u64,
     /// Open monitoring windows: per type, every task that finished inside the window.
@@ -85,6 +87,7 @@ impl Shard {
             folded_tasks: 0,
             cells: Cells::new(index),
             spare: Vec::new(),
+            labels: BTreeMap::new(),
             started: 0,
             windows: BTreeMap::new(),
         }
@@ -208,6 +211,9 @@ impl Shard {
         let group = self.group_for(rec.task_type, &rec.name, max_groups);
         self.folded[group as usize].add(&reading, now_ns);
         self.folded_tasks += 1;
+        if !self.labels.is_empty() {
+            self.labels.remove(&rec.id);
+        }
         self.cells.retire(rec.cell, group);
     }
 

@@ -111,6 +111,14 @@ pub(crate) fn register(
     rec
 }
 
+/// Gives a task a label (shown beside its name; it makes no group of its own). The
+/// caller holds the record, so it is not folded yet: the label goes when it is.
+pub(crate) fn set_label(rec: &TaskRecord, label: &dyn std::fmt::Display) {
+    let _internal = thread::internal();
+    let label = label.to_string().into_boxed_str();
+    lock(shard_of(rec.id)).labels.insert(rec.id, label);
+}
+
 /// Ends a task's life with `outcome`; later calls for the same task do nothing.
 pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
     finish_at(rec, outcome, clock::now_ns());

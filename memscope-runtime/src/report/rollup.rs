@@ -208,6 +208,7 @@ pub(crate) mod tests {
         TaskMemoryProfile {
             id: TaskId::from_u64(id),
             name: name.to_owned(),
+            label: None,
             task_type: TaskType::NetworkIntensive,
             parent: parent.map(TaskId::from_u64),
             outcome: Outcome::Completed,

@@ -48,7 +48,7 @@ fn to_value(s: &MemorySnapshot) -> Value {
             "thread_name",
             type_pid(t.task_type),
             Some(t.id.as_u64()),
-            format!("{} #{}", t.name, t.id.as_u64()),
+            format!("{} #{}", t.display_name(), t.id.as_u64()),
         ));
         events.push(span(t));
     }

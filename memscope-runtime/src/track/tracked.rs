@@ -129,6 +129,28 @@ impl<F: Future> Tracked<F> {
         )
     }
 
+    /// Labels this task instance (a peer address, a query id): reports show it next to
+    /// the task's name, and it makes no group of its own, so a label per connection or
+    /// per request keeps the books bounded. Costs one lock and the label's copy.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{snapshot, TaskType, Tracked};
+    /// let peer = "10.0.0.7:51234";
+    /// let conn = Tracked::new(async {}, "connection", TaskType::NetworkIntensive).labeled(peer);
+    /// let id = conn.id();
+    /// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(conn);
+    /// let snap = snapshot();
+    /// let task = snap.task(id).unwrap();
+    /// assert_eq!(task.label.as_deref(), Some(peer));
+    /// assert_eq!(task.display_name(), "connection [10.0.0.7:51234]");
+    /// ```
+    pub fn labeled(self, label: impl std::fmt::Display) -> Self {
+        store::set_label(&self.record, &label);
+        self
+    }
+
     /// The id of this task.
     pub fn id(&self) -> TaskId {
         self.record.id

@@ -91,7 +91,8 @@ pub fn snapshot() -> MemorySnapshot {
     store::for_each_shard(|shard| {
         for rec in shard.records() {
             let reading = rec.read();
-            let profile = TaskMemoryProfile::new(rec, &reading, now_ns);
+            let mut profile = TaskMemoryProfile::new(rec, &reading, now_ns);
+            profile.label = shard.labels.get(&rec.id).map(|l| l.to_string());
             group_of(&mut groups, profile.task_type, &profile.name).add(&reading, now_ns);
             let extra = HeldExtra {
                 cell: std::ptr::from_ref(rec.cell) as usize,

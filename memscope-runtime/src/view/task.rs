@@ -34,6 +34,11 @@ pub struct TaskMemoryProfile {
     pub id: TaskId,
     /// Name: the `#[track]` fn's path, the name given, or the spawn's source location.
     pub name: String,
+    /// This instance's label, if it was given one (`#[track(label = …)]`,
+    /// [`Tracked::labeled`](crate::Tracked::labeled)): shown beside the name, grouped by
+    /// the name alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Kind of task.
     pub task_type: TaskType,
     /// The tracked task that was running where this one was created (awaited inside or
@@ -92,6 +97,7 @@ impl TaskMemoryProfile {
         TaskMemoryProfile {
             id: rec.id,
             name: rec.name.to_string(),
+            label: None,
             task_type: rec.task_type,
             parent: rec.parent(),
             outcome: r.outcome,
@@ -110,6 +116,14 @@ impl TaskMemoryProfile {
             inclusive_retained_bytes: r.retained_bytes(),
             folded_descendants_retained_bytes: 0,
             folded_descendants_retaining: 0,
+        }
+    }
+
+    /// The name, with the label in brackets if the task has one: `connection [10.0.0.7:51234]`.
+    pub fn display_name(&self) -> String {
+        match &self.label {
+            Some(label) => format!("{} [{label}]", self.name),
+            None => self.name.clone(),
         }
     }
 

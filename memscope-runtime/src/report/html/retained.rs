@@ -76,7 +76,7 @@ fn parent(s: &MemorySnapshot, id: Option<TaskId>) -> (String, Option<TaskType>) 
         Some((id, Some(p))) => (
             format!(
                 "{} <span class=\"note\">#{}</span>",
-                escape(&p.name),
+                escape(&p.display_name()),
                 id.as_u64()
             ),
             Some(p.task_type),
@@ -153,7 +153,7 @@ pub(super) fn instances(o: &mut String, s: &MemorySnapshot) {
             o,
             "<tr><td>{} <span class=\"note\">#{}</span></td><td data-sort=\"{}\">{}</td>\
              <td><span class=\"pill {state}\">{state}</span></td>",
-            escape(&t.name),
+            escape(&t.display_name()),
             t.id.as_u64(),
             t.task_type.as_str(),
             swatch(t.task_type),

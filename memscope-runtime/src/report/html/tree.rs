@@ -152,7 +152,7 @@ fn task_row(o: &mut String, t: &TaskMemoryProfile, inc: &HeapCounters, depth: us
          <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
         indent(depth),
         if depth > 0 { "<span class=\"note\">└ </span>" } else { "" },
-        escape(&t.name),
+        escape(&t.display_name()),
         t.id.as_u64(),
         swatch(t.task_type),
         human_bytes(t.heap.allocated_bytes),
@@ -192,6 +192,7 @@ mod tests {
         TaskMemoryProfile {
             id: TaskId::from_u64(id),
             name: format!("t{id}"),
+            label: None,
             task_type: TaskType::Unspecified,
             parent: parent.map(TaskId::from_u64),
             outcome: Outcome::Completed,

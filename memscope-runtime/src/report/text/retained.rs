@@ -96,7 +96,7 @@ fn parent_line(s: &MemorySnapshot, h: &Held<Option<TaskId>>) -> (String, String)
             tail,
         ),
         Some((id, Some(p))) => (
-            format!("children of #{} {}", id.as_u64(), p.name),
+            format!("children of #{} {}", id.as_u64(), p.display_name()),
             format!(" ({}){tail}", p.task_type.as_str()),
         ),
     }

@@ -45,7 +45,7 @@ pub(super) fn task_table(
             out,
             "{:<7} {:<28} {:<10} {:<9} {:>10} {:>10} {:>8} {:>10}",
             format!("#{}", t.id.as_u64()),
-            fit(&t.name, 28),
+            fit(&t.display_name(), 28),
             t.task_type.as_str(),
             t.outcome.to_string(),
             human_bytes(a),

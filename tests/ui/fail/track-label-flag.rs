@@ -1,0 +1,6 @@
+#[memscope::track(label)]
+async fn read() {}
+
+fn main() {
+    let _ = read();
+}

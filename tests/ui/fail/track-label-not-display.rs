@@ -1,0 +1,8 @@
+struct Peer;
+
+#[memscope::track(label = Peer)]
+async fn read() {}
+
+fn main() {
+    let _ = read();
+}
