@@ -195,7 +195,8 @@ fn workload(n: usize) -> Vec<(TaskId, usize)> {
             held += 1;
         }
     }
-    assert_eq!(held + s.folded_retaining_tasks as usize, retained.len());
+    assert!(held + s.folded_retaining_tasks as usize >= retained.len());
+    assert_eq!(g.retaining_count, retained.len() as u64);
 
     // The collector frees the hand-offs outside any task: charged back to their owners.
     drop(collector);

@@ -8,6 +8,8 @@ static TIMING: AtomicBool = AtomicBool::new(true);
 /// 0: polls are not timed; 1: every poll is; n: about one poll in n is (see
 /// [`Config::with_poll_timing_sampled`]).
 static TIMING_EVERY: AtomicU32 = AtomicU32::new(1);
+/// The `n` of [`Config::with_poll_timing_sampled`], kept while timing is off.
+static TIMING_SAMPLED: AtomicU32 = AtomicU32::new(1);
 
 /// Settings of the tracker, applied with [`configure`]. Setters are `with_*`, getters
 /// have the setting's name.
@@ -52,7 +54,7 @@ impl Config {
             retention: RETENTION.load(Relaxed),
             max_groups: MAX_GROUPS.load(Relaxed),
             poll_timing: TIMING.load(Relaxed),
-            poll_timing_every: TIMING_EVERY.load(Relaxed).max(1),
+            poll_timing_every: TIMING_SAMPLED.load(Relaxed),
         }
     }
 
@@ -151,4 +153,5 @@ pub fn configure(config: Config) {
         0
     };
     TIMING_EVERY.store(every, Relaxed);
+    TIMING_SAMPLED.store(config.poll_timing_every.max(1), Relaxed);
 }

@@ -151,7 +151,7 @@ impl GroupProfile {
             _ => self.min_retained_bytes.min(bytes),
         };
         self.max_retained_bytes = self.max_retained_bytes.max(bytes);
-        self.retaining_count += 1;
+        self.retaining_count = self.retaining_count.saturating_add(1);
     }
 
     /// Adds another group's figures (same or different name).

@@ -42,8 +42,8 @@ impl Cells {
     /// A cell for a new task, child of the task owning `parent`. The caller is inside a
     /// tracker-internal section (a new chunk is the tracker's memory).
     pub(crate) fn take(&mut self, parent: Option<&OwnerCell>) -> &'static OwnerCell {
-        if self.free.is_none() && cell::emptied(self.shard) != self.emptied_seen {
-            // Frees emptied detached cells since the last sweep: reuse them first.
+        if self.free.is_none() && self.enough_emptied() {
+            // Frees emptied many detached cells since the last sweep: reuse them first.
             self.sweep();
         }
         let cell = match self.free {
@@ -51,11 +51,22 @@ impl Cells {
             None => self.grow(),
         };
         debug_assert!(self.free.is_some_and(|f| ptr::eq(f, cell)));
-        // SAFETY: a free cell's `next_free` is null or another free cell of these chunks,
-        // which are never freed.
-        self.free = unsafe { cell.next_free().as_ref() };
+        self.free = cell.next_free();
         cell.attach(parent);
         cell
+    }
+
+    /// Whether frees have emptied enough detached cells since the last sweep for a scan
+    /// of all of them to pay: a chunk's worth, and an eighth of those detached, so a
+    /// sweep from here costs O(1) amortised per cell it frees.
+    fn enough_emptied(&self) -> bool {
+        let emptied = cell::emptied(self.shard).wrapping_sub(self.emptied_seen);
+        emptied >= (CHUNK as u64).max(self.detached as u64 / 8)
+    }
+
+    /// Cells allocated (free, attached or detached): what a scan of them visits.
+    pub(crate) fn allocated(&self) -> usize {
+        self.chunks.len() * CHUNK
     }
 
     /// Adds a chunk of free cells; returns the one now at the head of the free list.

@@ -5,7 +5,7 @@
 //! asked for (written unaligned, so the layout's alignment is passed through unchanged), or,
 //! for sizes where a trailer would cost a whole size class of the inner allocator, in the
 //! out-of-band table of `owner_table` (see [`OwnerPlacement`]). `charge` decides the word
-//! (untracked, tracker, or the address of the allocating task's record) and where the
+//! (untracked, tracker, or the address of the allocating task's owner cell) and where the
 //! traffic is counted; this file only places the word and forwards to the inner allocator.
 //!
 //! The hook never allocates, never locks, never panics, and reads its thread-local with

@@ -184,8 +184,10 @@ impl OwnerCell {
     }
 
     /// The next cell of a free list (the `parent` field of a free cell).
-    pub(crate) fn next_free(&self) -> *mut OwnerCell {
-        self.parent.load(Relaxed)
+    pub(crate) fn next_free(&self) -> Option<&'static OwnerCell> {
+        // SAFETY: a free cell's `parent` is null or another free cell, put there by
+        // `release`; cells live in chunks that are never freed.
+        unsafe { self.parent.load(Relaxed).as_ref() }
     }
 }
 

@@ -83,11 +83,12 @@ pub(crate) fn free(owner: usize, size: usize) {
                 true
             });
             if own != Some(true) {
-                // SAFETY: `cell` was stored by `alloc` from the cell of a running task;
-                // cells live in chunks that are never freed, and the books reuse a cell
-                // only once no block points at it (its live count is zero), so until the
-                // charge below, after which this thread never touches it, it is this
-                // block's owner.
+                // SAFETY: `cell` was stored by `alloc` from the cell of a running task, and
+                // cells live in chunks that are never freed, so the reference is to valid
+                // memory. It is still this block's owner: the books reuse a cell only once
+                // its task's record is gone (the shard held the only `Arc`, so no scope is
+                // open and every batch has landed, which makes the live count exact) and
+                // that count is zero, i.e. no block, this one included, points at it.
                 let cell = unsafe { &*(cell as *const OwnerCell) };
                 cell.charge_foreign_free(size);
             }

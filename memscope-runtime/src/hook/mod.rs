@@ -14,6 +14,7 @@
 //! - [`record`]: one task's atomic counters and the rules for reading them;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
+//! - [`poll_sample`]: which polls to time when one in several is;
 //! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do;
 //! - [`exit`]: code run at normal process exit (the seed API's report).
 
@@ -26,6 +27,7 @@ pub(crate) mod exit;
 pub(crate) mod outside;
 pub(crate) mod owner_table;
 pub(crate) mod placement;
+pub(crate) mod poll_sample;
 pub(crate) mod record;
 #[cfg(target_os = "linux")]
 pub(crate) mod signals;

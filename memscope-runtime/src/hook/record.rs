@@ -165,7 +165,9 @@ impl TaskRecord {
     /// The peak candidate is the live bytes when the batch started plus the highest rise
     /// within it. Frees by other threads during the batch are left out of that base, so
     /// the peak is exact when nobody else frees the task's memory meanwhile, and otherwise
-    /// errs high by at most what they freed during the batch: it never misses a real peak.
+    /// errs high by at most what they freed during the batch. (With two scopes of the task
+    /// open at once, a `ScopeHandle::run` beside a poll, each batch's base leaves out the
+    /// other's unflushed traffic, so the peak may then read low by that much.)
     pub(crate) fn flush(&self, b: &Batch) {
         if b.is_empty() {
             return;

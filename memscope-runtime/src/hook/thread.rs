@@ -35,9 +35,9 @@ pub(crate) struct ThreadState {
     /// outside any tracked task. Read when a batch is flushed or a scope changes.
     current: Cell<*const TaskRecord>,
     /// Polls left before the next timed one, when one in several is timed.
-    polls_to_next_timed: Cell<u32>,
+    pub(crate) polls_to_next_timed: Cell<u32>,
     /// State of the generator that draws those gaps (xorshift64*; 0 until seeded).
-    poll_rng: Cell<u64>,
+    pub(crate) poll_rng: Cell<u64>,
 }
 
 thread_local! {
@@ -129,45 +129,6 @@ impl ThreadState {
         // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
         self.batch.start(rec.cell.live_bytes_signed());
     }
-}
-
-/// Whether to time the poll starting now when about one in `every` is timed: each poll
-/// is, independently, with probability `1 / every` (the gaps between timed polls are
-/// drawn from the geometric distribution, so the estimate that weighs each timed poll
-/// `every` times is unbiased). A decrement per poll; a draw per timed poll.
-#[inline]
-pub(crate) fn time_this_poll(every: u32) -> bool {
-    with_state(|s| {
-        let mut left = s.polls_to_next_timed.get();
-        if left == 0 {
-            left = draw_gap(s, every); // the thread's first sampled poll
-        }
-        if left > 1 {
-            s.polls_to_next_timed.set(left - 1);
-            return false;
-        }
-        s.polls_to_next_timed.set(draw_gap(s, every));
-        true
-    })
-    .unwrap_or(false)
-}
-
-/// A geometric gap (≥ 1) with mean `every`.
-#[cold]
-fn draw_gap(s: &ThreadState, every: u32) -> u32 {
-    let mut x = s.poll_rng.get();
-    if x == 0 {
-        // Seeded from the thread-local's address: different per thread, no clock needed.
-        x = (ptr::from_ref(s) as u64) | 1;
-    }
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    s.poll_rng.set(x);
-    let u = ((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-    let p = 1.0 / f64::from(every.max(2));
-    let gap = 1.0 + (u.ln() / (1.0 - p).ln()).floor();
-    gap.min(f64::from(u32::MAX)) as u32
 }
 
 /// The id of the tracked task running on this thread, if any.
@@ -409,21 +370,6 @@ mod tests {
         }
         assert_eq!(current_task_id(), Some(TaskId::from_u64(4)));
         assert_eq!(rec.read().heap.allocated_bytes, 7);
-    }
-
-    #[test]
-    fn about_one_poll_in_every_is_timed() {
-        for every in [2u32, 8, 64] {
-            let n = 400_000;
-            let timed = (0..n).filter(|_| time_this_poll(every)).count() as f64;
-            let expected = n as f64 / f64::from(every);
-            // Binomial: 5 standard deviations.
-            let sd = (expected * (1.0 - 1.0 / f64::from(every))).sqrt();
-            assert!(
-                (timed - expected).abs() < 5.0 * sd,
-                "{every}: {timed} vs {expected}"
-            );
-        }
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(crate) struct Held<K> {
     pub smallest: u64,
     /// See `smallest`.
     pub largest: u64,
+    /// Whether some of the tasks were folded away (counted together, not one by one):
+    /// `smallest` and `largest` are then only bounds of a mean, not of each task.
+    pub partly_folded: bool,
 }
 
 impl<K> Held<K> {
@@ -50,11 +53,12 @@ impl<K> Held<K> {
             bytes: 0,
             smallest: u64::MAX,
             largest: 0,
+            partly_folded: false,
         }
     }
 
     fn add(&mut self, bytes: u64) {
-        self.tasks += 1;
+        self.tasks = self.tasks.saturating_add(1);
         self.bytes = self.bytes.saturating_add(bytes);
         self.smallest = self.smallest.min(bytes);
         self.largest = self.largest.max(bytes);
@@ -62,11 +66,12 @@ impl<K> Held<K> {
 
     /// Adds `tasks` folded tasks holding `bytes` together (each one's share unknown).
     fn add_folded(&mut self, bytes: u64, tasks: u64) {
-        self.tasks += tasks;
+        self.tasks = self.tasks.saturating_add(tasks);
         self.bytes = self.bytes.saturating_add(bytes);
         let mean = bytes / tasks.max(1);
         self.smallest = self.smallest.min(mean);
         self.largest = self.largest.max(mean);
+        self.partly_folded = true;
     }
 }
 
@@ -83,6 +88,7 @@ pub(crate) fn held_by_name(s: &MemorySnapshot) -> Vec<Held<(&str, TaskType)>> {
             bytes: g.retained_bytes,
             smallest: g.min_retained_bytes,
             largest: g.max_retained_bytes,
+            partly_folded: false,
         })
         .collect();
     v.sort_by(|a, b| {

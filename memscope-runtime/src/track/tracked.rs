@@ -4,9 +4,9 @@ use crate::base::config;
 use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::store;
-use crate::hook::clock;
 use crate::hook::record::TaskRecord;
 use crate::hook::thread;
+use crate::hook::{clock, poll_sample};
 use pin_project_lite::pin_project;
 use std::borrow::Cow;
 use std::future::Future;
@@ -231,7 +231,7 @@ impl<'a> PollScope<'a> {
         let started_ns = match config::poll_timing_every() {
             0 => 0,
             1 => clock::now_ns().max(1),
-            every if thread::time_this_poll(every) => clock::now_ns().max(1),
+            every if poll_sample::time_this_poll(every) => clock::now_ns().max(1),
             _ => 0,
         };
         PollScope {

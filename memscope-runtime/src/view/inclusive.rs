@@ -44,8 +44,11 @@ pub(crate) fn fill(tasks: &mut [TaskMemoryProfile], extra: &[HeldExtra], detache
             let (bytes, count) = &mut folded_live[i];
             *bytes = bytes.saturating_add(d.live_bytes);
             *count = count.saturating_add(d.live_count);
-            tasks[i].folded_descendants_retained_bytes += d.live_bytes;
-            tasks[i].folded_descendants_retaining += 1;
+            let t = &mut tasks[i];
+            t.folded_descendants_retained_bytes = t
+                .folded_descendants_retained_bytes
+                .saturating_add(d.live_bytes);
+            t.folded_descendants_retaining = t.folded_descendants_retaining.saturating_add(1);
         }
     }
     let index: HashMap<_, _> = tasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();

@@ -96,7 +96,9 @@ fn row<K>(o: &mut String, h: &Held<K>, label: &str, ty: impl Into<Option<TaskTyp
         ty.map(swatch).unwrap_or_default()
     );
     table::retained(o, h.bytes);
-    let each = if h.smallest == h.largest {
+    let each = if h.partly_folded {
+        format!("{} on average", human_bytes(h.bytes / h.tasks.max(1)))
+    } else if h.smallest == h.largest {
         human_bytes(h.largest)
     } else {
         format!("{} – {}", human_bytes(h.smallest), human_bytes(h.largest))

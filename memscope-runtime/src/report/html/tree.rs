@@ -24,8 +24,8 @@ pub(super) fn tree(o: &mut String, s: &MemorySnapshot) {
     let _ = write!(
         o,
         "<section class=\"tree\" id=\"tree\"><h2>Task tree</h2><p class=\"note\">self: the task's own heap traffic; \
-         inclusive: with all its descendants still held ({} tasks; awaited scopes and spawned children \
-         nest under the task that created them)</p><table><thead><tr><th>task</th><th>type</th>\
+         inclusive: with all its descendants, also those folded out of this list ({} tasks listed; \
+         awaited scopes and spawned children nest under the task that created them)</p><table><thead><tr><th>task</th><th>type</th>\
          <th>state</th><th class=\"num\">self allocated</th><th class=\"num\">self live</th>\
          <th class=\"num\">self peak</th><th class=\"num\">inclusive allocated</th>\
          <th class=\"num\">inclusive live</th></tr></thead><tbody>",
@@ -41,7 +41,7 @@ struct Tree {
     roots: Vec<usize>,
     /// Each task's children, largest inclusive allocation first.
     children: Vec<Vec<usize>>,
-    /// Each task's heap counters plus those of all its descendants.
+    /// Each task's heap counters plus those of all its descendants (`inclusive`).
     incl: Vec<HeapCounters>,
 }
 
@@ -49,7 +49,7 @@ impl Tree {
     /// Links, sums and orders the tree of `tasks`.
     fn build(tasks: &[TaskMemoryProfile]) -> Self {
         let (mut roots, mut children) = links(tasks);
-        let incl = inclusive(tasks);
+        let incl: Vec<HeapCounters> = tasks.iter().map(|t| t.inclusive).collect();
         let by_incl =
             |v: &mut Vec<usize>| v.sort_by_key(|&i| std::cmp::Reverse(incl[i].allocated_bytes));
         by_incl(&mut roots);
@@ -79,22 +79,6 @@ fn links(tasks: &[TaskMemoryProfile]) -> (Vec<usize>, Vec<Vec<usize>>) {
         }
     }
     (roots, children)
-}
-
-/// Each task's heap counters with those of its descendants added.
-fn inclusive(tasks: &[TaskMemoryProfile]) -> Vec<HeapCounters> {
-    // A parent is created before its children, so its id is smaller: summing in
-    // descending id order sees every child before its parent.
-    let mut incl: Vec<HeapCounters> = tasks.iter().map(|t| t.heap).collect();
-    for i in (0..tasks.len()).rev() {
-        if let Some(p) = parent_of(tasks, i) {
-            if p < i {
-                let c = incl[i];
-                incl[p] += c;
-            }
-        }
-    }
-    incl
 }
 
 /// A row of the task tree: a task, or the sum of the children not listed.
@@ -213,7 +197,17 @@ mod tests {
         }
     }
 
-    fn page(tasks: Vec<TaskMemoryProfile>) -> String {
+    /// The tree section of a snapshot holding `tasks`, their inclusive figures summed as
+    /// a snapshot sums them.
+    fn page(mut tasks: Vec<TaskMemoryProfile>) -> String {
+        let extra: Vec<_> = tasks
+            .iter()
+            .map(|t| crate::view::inclusive::HeldExtra {
+                cell: t.id.as_u64() as usize,
+                descendant_alloc: (0, 0),
+            })
+            .collect();
+        crate::view::inclusive::fill(&mut tasks, &extra, &[]);
         let mut snap = crate::view::snapshot::snapshot();
         snap.tasks = tasks;
         let mut o = String::new();
