@@ -16,6 +16,9 @@ fn child() {
     if std::env::var_os("MEMSCOPE_SEED_CHILD").is_none() {
         return;
     }
+    // As `#[memscope::main]` does: a session of its own, which writes the report.
+    let session = std::env::var_os("MEMSCOPE_SEED_SESSION")
+        .map(|_| memscope::Session::start(memscope::SessionOptions::new().summary(false)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -29,6 +32,36 @@ fn child() {
     drop(rt);
     // Still held when the process exits: the report must show it retained.
     std::mem::forget(kept);
+    if let Some(session) = session {
+        session.end().print();
+    }
+}
+
+/// Runs the child with `MEMSCOPE_REPORT` at `report` (and a session of its own with
+/// `session`); returns its stderr, after checking the report was announced once.
+fn run_child(report: &std::path::Path, session: bool) -> String {
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("MEMSCOPE_SEED_CHILD", "1")
+        .env("MEMSCOPE_REPORT", report);
+    if session {
+        child.env("MEMSCOPE_SEED_SESSION", "1");
+    }
+    let out = child.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let line = format!("memscope: report written to {}", report.display());
+    assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn under_a_session_the_report_is_written_once() {
+    let dir = std::env::temp_dir().join(format!("memscope-seed-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    run_child(&dir.join("seed.json"), true);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -36,18 +69,7 @@ fn the_seed_api_writes_memscope_report_at_exit() {
     let dir = std::env::temp_dir().join(format!("memscope-seed-exit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("seed.json");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMSCOPE_SEED_CHILD", "1")
-        .env("MEMSCOPE_REPORT", &report)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!("memscope: report written to {}", report.display())),
-        "{stderr}"
-    );
+    run_child(&report, false);
     let snap = MemorySnapshot::from_json(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let io = snap.by_type(memscope::TaskType::IoIntensive);
     assert_eq!((io.task_count, io.completed_count), (1, 1));

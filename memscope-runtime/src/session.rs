@@ -15,6 +15,16 @@ use std::time::Duration;
 /// format follows its extension.
 pub const REPORT_ENV: &str = "MEMSCOPE_REPORT";
 
+/// Sessions started and not yet ended.
+static OPEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a session is running (one started by `#[memscope::main]`, say), so another
+/// part of memscope does not start a second one that would write the same report.
+pub(crate) fn is_open() -> bool {
+    // Relaxed: sessions start and end on the program's own schedule.
+    OPEN.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
 /// Options of a [`Session`], as `#[memscope::main(…)]` passes them.
 ///
 /// ```
@@ -214,6 +224,7 @@ impl Session {
         if options.sampler {
             let _ = sampler::start(options.sample_interval);
         }
+        OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Session {
             summary: options.summary,
             report,
@@ -241,6 +252,7 @@ impl Session {
     }
 
     fn end_inner(&mut self) -> SessionEnd {
+        OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         let at_signal = crate::shutdown::disarm();
         if self.stop_sampler {
             sampler::stop();

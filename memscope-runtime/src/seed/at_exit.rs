@@ -11,9 +11,10 @@ static STARTED: Once = Once::new();
 
 /// With `MEMSCOPE_REPORT` set, starts a session (it checks the destination now, watches
 /// SIGINT/SIGTERM and samples the timeline) whose end, at process exit, writes the report
-/// and says where on stderr. Once per process; nothing without the variable.
+/// and says where on stderr. Once per process; nothing without the variable, nor under a
+/// session already running (`#[memscope::main]` writes that report itself).
 pub(crate) fn report_at_exit_if_asked() {
-    if std::env::var_os(REPORT_ENV).is_none_or(|p| p.is_empty()) {
+    if std::env::var_os(REPORT_ENV).is_none_or(|p| p.is_empty()) || crate::session::is_open() {
         return;
     }
     STARTED.call_once(|| {
