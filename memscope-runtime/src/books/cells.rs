@@ -6,7 +6,9 @@
 //! list through their `parent` field. A folded task's cell is *detached*: it stays until
 //! its memory is freed and no child cell links to it, which [`Cells::sweep_if_due`] checks,
 //! amortised O(1) per detach (it scans when the detached cells have doubled since the last
-//! scan). The shard's memory for cells is 32 bytes × the most cells in use at once
+//! scan), and [`Cells::take`] before it allocates a chunk, once frees have emptied a
+//! chunk's worth (and an eighth) of the detached cells (`hook::cell::emptied` counts
+//! them). The shard's memory for cells is 32 bytes × about the most cells in use at once
 //! (running, held and detached tasks), rounded up to a chunk.
 
 use crate::hook::cell::{self, OwnerCell};
