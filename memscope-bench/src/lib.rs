@@ -1,5 +1,5 @@
-//! Shared pieces of memscope's benchmarks: the workloads, the in-process ABBA harness and
-//! the `/proc/self/status` readers.
+//! Shared pieces of memscope's benchmarks: the workloads, the in-process ABBA harness, the
+//! suite's cross-process one and the `/proc/self/status` readers.
 //!
 //! Each binary of this crate installs its own `#[global_allocator]` (tracking over System,
 //! tracking over mimalloc, plain System, plain mimalloc, tracking-allocator, dhat) and
@@ -10,6 +10,7 @@
 //! read it back; anything else on stdout is commentary.
 
 pub mod micro;
+pub mod processes;
 pub mod scopes;
 pub mod server;
 pub mod workload;

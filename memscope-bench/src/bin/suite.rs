@@ -10,103 +10,12 @@
 //! See `BENCHMARKS.md` for the method.
 
 use memscope_bench::median;
+use memscope_bench::processes::{alternate, alternate_all, build_siblings, column, setup};
+use memscope_bench::processes::{Results, Suite};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-
-type Results = BTreeMap<String, f64>;
-
-struct Suite {
-    dir: PathBuf,
-    quick: bool,
-}
-
-impl Suite {
-    /// Runs a sibling binary and reads its `key value` lines.
-    fn run(&self, bin: &str, args: &[&str]) -> Results {
-        let out = Command::new(self.dir.join(bin))
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-        assert!(
-            out.status.success(),
-            "{bin} {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                Some((k.to_owned(), v.trim().parse().ok()?))
-            })
-            .collect()
-    }
-
-    fn rounds(&self, full: usize) -> usize {
-        if self.quick {
-            1
-        } else {
-            full
-        }
-    }
-}
-
-/// One process configuration of the tokio workload.
-#[derive(Clone, Copy)]
-struct Setup {
-    bin: &'static str,
-    mode: &'static str,
-}
-
-const fn setup(bin: &'static str, mode: &'static str) -> Setup {
-    Setup { bin, mode }
-}
-
-/// Runs the set-ups in ABC…CBA order for `rounds` rounds; returns, per set-up, the
-/// per-round values of `key` (mean of its two runs in the round).
-fn alternate(
-    s: &Suite,
-    setups: &[Setup],
-    extra: &[&str],
-    key: &str,
-    rounds: usize,
-) -> Vec<Vec<f64>> {
-    alternate_all(s, setups, extra, rounds)
-        .iter()
-        .map(|per_round| column(per_round, key))
-        .collect()
-}
-
-/// Runs the set-ups in ABC…CBA order for `rounds` rounds; returns, per set-up and per
-/// round, every result of the round (for each key, the mean of its two runs).
-fn alternate_all(s: &Suite, setups: &[Setup], extra: &[&str], rounds: usize) -> Vec<Vec<Results>> {
-    let n = setups.len();
-    let mut out = vec![Vec::new(); n];
-    let order: Vec<usize> = (0..n).chain((0..n).rev()).collect();
-    for _ in 0..rounds {
-        let mut sums = vec![Results::new(); n];
-        for &i in &order {
-            let mut args = vec!["--mode", setups[i].mode];
-            args.extend_from_slice(extra);
-            for (k, v) in s.run(setups[i].bin, &args) {
-                *sums[i].entry(k).or_insert(0.0) += v / 2.0;
-            }
-        }
-        for (i, round) in sums.into_iter().enumerate() {
-            out[i].push(round);
-        }
-    }
-    out
-}
-
-/// The per-round values of `key` (NaN in a round without it).
-fn column(per_round: &[Results], key: &str) -> Vec<f64> {
-    per_round
-        .iter()
-        .map(|r| r.get(key).copied().unwrap_or(f64::NAN))
-        .collect()
-}
 
 fn ratios(a: &[f64], b: &[f64]) -> f64 {
     memscope_bench::median_ratio(a, b)
@@ -118,24 +27,6 @@ fn verdict(ok: bool) -> &'static str {
     } else {
         "**missed**"
     }
-}
-
-fn build_siblings() {
-    // Through `cargo run`, make sure every binary is built with the same profile.
-    let Ok(cargo) = std::env::var("CARGO") else {
-        return;
-    };
-    let release = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.ends_with("release")))
-        .unwrap_or(false);
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "memscope-bench", "--bins"]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("cargo build");
-    assert!(status.success(), "building the benchmark binaries failed");
 }
 
 fn main() {
