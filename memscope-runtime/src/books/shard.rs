@@ -264,12 +264,18 @@ impl Shard {
     }
 
     /// The folded groups, with what their detached cells still hold added back as live
-    /// (retained) memory.
-    pub(crate) fn folded_groups(&self) -> Vec<GroupProfile> {
+    /// (retained) memory; `each` gets every detached cell with the (live bytes, live
+    /// blocks) read for it, so the caller sees the same figures as the groups.
+    pub(crate) fn folded_groups(
+        &self,
+        mut each: impl FnMut(&'static OwnerCell, (u64, u64)),
+    ) -> Vec<GroupProfile> {
         let mut groups = self.folded.clone();
         for cell in self.cells.detached() {
             if let Some(g) = groups.get_mut(cell.group()) {
-                add_retained(g, cell);
+                let live = cell.live();
+                add_retained(g, live);
+                each(cell, live);
             }
         }
         groups
@@ -299,9 +305,9 @@ impl Shard {
     }
 }
 
-/// Counts what a detached cell still holds back into its group as live, retained memory.
-fn add_retained(g: &mut GroupProfile, cell: &OwnerCell) {
-    let (bytes, count) = cell.live();
+/// Counts what a detached cell still holds (`live`: bytes, blocks) back into its group as
+/// live, retained memory.
+fn add_retained(g: &mut GroupProfile, (bytes, count): (u64, u64)) {
     g.heap.freed_bytes = g.heap.freed_bytes.saturating_sub(bytes);
     g.heap.free_count = g.heap.free_count.saturating_sub(count);
     g.live_bytes = g.live_bytes.saturating_add(bytes);

@@ -100,11 +100,7 @@ pub fn snapshot() -> MemorySnapshot {
             };
             tasks.push((profile, extra));
         }
-        for g in shard.folded_groups() {
-            group_of(&mut groups, g.task_type, &g.name).merge(&g);
-        }
-        shard.for_each_detached(|cell, _| {
-            let (live_bytes, live_count) = cell.live();
+        let folded = shard.folded_groups(|cell, (live_bytes, live_count)| {
             detached.push(Detached {
                 cell: std::ptr::from_ref(cell) as usize,
                 parent: cell.parent() as usize,
@@ -112,6 +108,9 @@ pub fn snapshot() -> MemorySnapshot {
                 live_count,
             });
         });
+        for g in folded {
+            group_of(&mut groups, g.task_type, &g.name).merge(&g);
+        }
         folded_tasks += shard.folded_tasks;
         tasks_started += shard.started;
     });

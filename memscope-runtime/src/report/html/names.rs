@@ -47,12 +47,7 @@ pub(super) fn by_name(o: &mut String, s: &MemorySnapshot) {
         );
         table::count(o, g.task_count);
         table::count(o, g.running_count);
-        table::bytes(o, g.max_peak_bytes);
-        table::bytes(o, g.mean_peak_bytes().round() as u64);
-        table::bytes(o, g.live_bytes);
-        table::retained(o, g.retained_bytes);
-        table::bytes(o, g.heap.allocated_bytes);
-        table::count(o, g.heap.allocation_count);
+        table::group_memory(o, g);
         o.push_str("</tr>");
     }
     if names.len() > NAME_ROWS {

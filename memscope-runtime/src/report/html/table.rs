@@ -7,6 +7,7 @@
 //! lead rows and the rows inside each group. Rows of class `more` stay last.
 
 use super::escape;
+use crate::books::aggregate::GroupProfile;
 use crate::report::units::{human_bytes, thousands};
 use std::fmt::Write;
 
@@ -87,6 +88,17 @@ pub(super) fn bytes(o: &mut String, b: u64) {
 /// A byte figure of retained memory: highlighted when not zero.
 pub(super) fn retained(o: &mut String, b: u64) {
     cell(o, b, &human_bytes(b), if b > 0 { "ret" } else { "" });
+}
+
+/// The memory cells every per-group row shows, in this order: highest and mean peak,
+/// live, retained (highlighted), allocated bytes and allocations.
+pub(super) fn group_memory(o: &mut String, g: &GroupProfile) {
+    bytes(o, g.max_peak_bytes);
+    bytes(o, g.mean_peak_bytes().round() as u64);
+    bytes(o, g.live_bytes);
+    retained(o, g.retained_bytes);
+    bytes(o, g.heap.allocated_bytes);
+    count(o, g.heap.allocation_count);
 }
 
 /// A count with thousands separators.

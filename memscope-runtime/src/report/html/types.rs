@@ -88,12 +88,7 @@ fn figures(o: &mut String, g: &GroupProfile) {
     table::count(o, g.running_count);
     table::count(o, g.panicked_count);
     table::count(o, g.cancelled_count);
-    table::bytes(o, g.max_peak_bytes);
-    table::bytes(o, g.mean_peak_bytes().round() as u64);
-    table::bytes(o, g.live_bytes);
-    table::retained(o, g.retained_bytes);
-    table::bytes(o, g.heap.allocated_bytes);
-    table::count(o, g.heap.allocation_count);
+    table::group_memory(o, g);
     table::decimal(o, r.wait_ms, 2);
     table::decimal(o, r.poll_ms, 3);
     table::decimal(o, r.done_per_sec, 1);
