@@ -10,6 +10,12 @@
 pub(crate) mod html;
 /// The JSON report (the snapshot itself).
 pub(crate) mod json;
+/// pprof `profile.proto` heap and allocation profiles.
+#[cfg(feature = "pprof")]
+pub(crate) mod pprof;
+/// Prometheus / OpenMetrics text exposition.
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus;
 /// The answers both summaries lead with.
 pub(crate) mod rollup;
 /// The text summary.

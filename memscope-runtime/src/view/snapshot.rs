@@ -11,6 +11,7 @@ use crate::view::inclusive::{self, Detached, HeldExtra};
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
@@ -41,6 +42,11 @@ pub const SCHEMA_VERSION: u32 = 3;
 pub struct MemorySnapshot {
     /// Layout version of this structure's JSON form ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
+    /// This snapshot's number in the process: 1 for the first one taken, one more for each
+    /// after (a live endpoint's `/snapshot.json?since=<id>` and its Prometheus
+    /// `memscope_snapshot_id` name one). 0 in a report written before it existed.
+    #[serde(default)]
+    pub id: u64,
     /// When it was taken, since the tracker's start.
     #[serde(with = "crate::base::time::duration_ns", rename = "taken_at_ns")]
     pub taken_at: Duration,
@@ -81,7 +87,9 @@ pub struct MemorySnapshot {
 /// println!("{} bytes live in tracked tasks", s.tracked().live_bytes());
 /// ```
 pub fn snapshot() -> MemorySnapshot {
+    static TAKEN: AtomicU64 = AtomicU64::new(0);
     let _internal = thread::internal();
+    let id = TAKEN.fetch_add(1, Relaxed) + 1;
     let now_ns = clock::now_ns();
     let mut tasks: Vec<(TaskMemoryProfile, HeldExtra)> = Vec::new();
     let mut detached: Vec<Detached> = Vec::new();
@@ -125,6 +133,7 @@ pub fn snapshot() -> MemorySnapshot {
     let tasks_running = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
     MemorySnapshot {
         schema_version: SCHEMA_VERSION,
+        id,
         taken_at: Duration::from_nanos(now_ns),
         tasks,
         groups: groups.into_values().collect(),

@@ -1,0 +1,1 @@
+//! pprof output: being written.
