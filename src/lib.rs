@@ -90,7 +90,7 @@ pub use memscope_runtime::async_memory;
 /// The only door from the macros into the runtime. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use memscope_runtime::{MethodName, Session, SessionOptions, TaskType, Tracked};
+    pub use memscope_runtime::{FnName, MethodName, Session, SessionOptions, TaskType, Tracked};
     #[cfg(feature = "tokio")]
     pub use tokio;
 

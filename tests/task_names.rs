@@ -1,5 +1,6 @@
 //! Default task names say what ran: a method is `Type::method` (the type's path, generic
-//! parameters elided), a free fn `module::fn`, and two different fns never share a name.
+//! parameters elided), an associated fn without `self` `Type::fn` too, a free fn
+//! `module::fn`, and two different fns never share a name.
 
 use memscope::snapshot;
 
@@ -23,6 +24,35 @@ impl<T: Send + Sync> Orders<T> {
 #[memscope::track]
 async fn load() -> usize {
     vec![0u8; 30].len()
+}
+
+impl Users {
+    #[memscope::track]
+    async fn open() -> usize {
+        vec![0u8; 50].len()
+    }
+}
+
+impl<T: Send + Sync> Orders<T> {
+    #[memscope::track]
+    async fn open() -> usize {
+        vec![0u8; 60].len()
+    }
+}
+
+trait Connect {
+    async fn connect() -> usize;
+    #[memscope::track]
+    async fn connect_default() -> usize {
+        vec![0u8; 70].len()
+    }
+}
+
+impl Connect for Users {
+    #[memscope::track]
+    async fn connect() -> usize {
+        vec![0u8; 80].len()
+    }
 }
 
 trait Store {
@@ -59,14 +89,28 @@ fn methods_free_fns_and_trait_defaults_get_names_of_their_own() {
         Users.flush().await;
         Orders(2u16).flush().await;
     });
+    rt.block_on(async {
+        Users::open().await;
+        Orders::<u8>::open().await;
+        <Users as Connect>::connect().await;
+        Users::connect_default().await;
+        #[memscope::track]
+        async fn nested() {}
+        nested().await;
+    });
     assert_eq!(
         names(),
         [
+            "task_names::Connect::connect_default",
             "task_names::Orders::flush",
             "task_names::Orders::load",
+            "task_names::Orders::open",
+            "task_names::Users::connect",
             "task_names::Users::flush",
             "task_names::Users::load",
+            "task_names::Users::open",
             "task_names::load",
+            "task_names::methods_free_fns_and_trait_defaults_get_names_of_their_own::nested",
         ]
     );
     let orders = snapshot()

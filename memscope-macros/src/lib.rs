@@ -39,7 +39,7 @@ mod track;
 ///
 /// | argument | value | default |
 /// |---|---|---|
-/// | `name = "…"` | a string literal, the task's name in reports | the fn's path: `concat!(module_path!(), "::", "fetch_user")` |
+/// | `name = "…"` | a string literal, the task's name in reports | the fn's path, as `type_name` writes it without generic parameters: `app::fetch_user` for a free fn, `app::Db::fetch_user` for a method or associated fn of `Db` (with or without `self`; in a trait impl too), `app::Store::fetch_user` for a trait's default fn without `self` |
 /// | `task_type = "…"` | `"cpu"`, `"io"`, `"network"`, `"memory"`, `"background"` or `"unspecified"` | the caller's type when awaited or spawned inside a tracked task, else `"unspecified"` |
 /// | `label = …` | any expression whose value is `Display` (an argument such as a peer address, `self.id`), evaluated when the fn is called; shown beside the name of this instance, grouped by the name alone | none |
 ///

@@ -72,7 +72,13 @@ fn expand(func: &FnItem, args: &TrackArgs) -> TokenStream {
                 ::memscope::__private::MethodName::new(#fn_name);
             __MEMSCOPE_NAME.get(::core::any::type_name::<Self>())
         }),
-        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+        // Free or associated: the path of an item declared here says which (`Db::open`).
+        None => quote!({
+            fn __memscope_here() {}
+            static __MEMSCOPE_NAME: ::memscope::__private::FnName =
+                ::memscope::__private::FnName::new();
+            __MEMSCOPE_NAME.get(::core::any::type_name_of_val(&__memscope_here))
+        }),
     };
     let task_type = match &args.task_type {
         Some((variant, span)) => quote_spanned!(*span=>
@@ -146,15 +152,19 @@ mod tests {
     }
 
     #[test]
-    fn a_free_fn_is_named_after_its_module() {
+    fn a_fn_without_self_is_named_by_where_it_is_declared() {
         let out = expand_str(
             quote!(),
             quote!(
                 async fn fetch() {}
             ),
         );
+        // `Db::fetch` in an impl, `module::fetch` when free: the runtime reads the path.
         assert!(out.contains(
-            ":: memscope :: __private :: track (:: core :: concat ! (:: core :: module_path ! () , \"::\" , \"fetch\") ,"
+            ":: memscope :: __private :: track ({ fn __memscope_here () { } \
+             static __MEMSCOPE_NAME : :: memscope :: __private :: FnName = \
+             :: memscope :: __private :: FnName :: new () ; \
+             __MEMSCOPE_NAME . get (:: core :: any :: type_name_of_val (& __memscope_here)) } ,"
         ), "{out}");
     }
 
@@ -177,9 +187,10 @@ mod tests {
         let out = expand_str(
             quote!(),
             quote!(
-                async fn r#match() {}
+                async fn r#match(&self) {}
             ),
         );
+        // (Without `self`, `type_name` already writes the path without `r#`.)
         assert!(out.contains("\"match\""), "{out}");
     }
 

@@ -31,7 +31,7 @@ pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
-pub use track::method_name::MethodName;
+pub use track::method_name::{FnName, MethodName};
 #[cfg(feature = "tokio")]
 pub use track::spawn::{spawn, TrackedHandle};
 pub use track::tracked::{ScopeHandle, Tracked, TrackedExt};
