@@ -89,11 +89,9 @@ fn child() {
         println!("ready");
         match &mut interrupt {
             Some(signal) => {
+                // No draining first: the map goes the instant tokio says the signal came;
+                // memscope's handler holds that back until its snapshot is taken.
                 signal.recv().await;
-                // memscope's snapshot is taken on its own thread as the signal arrives, at
-                // the same time as the program starts reacting: a service that drains for
-                // a moment first (most do) is seen as it was.
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
             None => std::future::pending::<()>().await,
         }
@@ -172,22 +170,24 @@ fn a_service_that_handles_sigterm_shuts_down_and_reports_at_the_signal_and_at_ex
         "memscope-signal-graceful-{}.at-signal.json",
         std::process::id()
     ));
-    let _ = std::fs::remove_file(&at_signal);
-    let (status, stderr) = run_and_terminate("graceful", &report);
-    assert!(status.success(), "{status:?}\n{stderr}");
-    assert!(stderr.contains("memscope: at SIGTERM"), "{stderr}");
-    assert!(stderr.contains("memscope: at exit"), "{stderr}");
     let expected = u64::from(CONNECTIONS * VALUES) * VALUE_BYTES as u64;
-    assert_eq!(
-        retained_by_connections(&at_signal),
-        expected,
-        "what it held at the signal"
-    );
-    assert_eq!(
-        retained_by_connections(&report),
-        0,
-        "freed by the graceful shutdown"
-    );
+    for run in 0..10 {
+        let _ = std::fs::remove_file(&at_signal);
+        let (status, stderr) = run_and_terminate("graceful", &report);
+        assert!(status.success(), "run {run}: {status:?}\n{stderr}");
+        assert!(stderr.contains("memscope: at SIGTERM"), "{stderr}");
+        assert!(stderr.contains("memscope: at exit"), "{stderr}");
+        assert_eq!(
+            retained_by_connections(&at_signal),
+            expected,
+            "run {run}: what it held at the signal"
+        );
+        assert_eq!(
+            retained_by_connections(&report),
+            0,
+            "run {run}: freed by the graceful shutdown"
+        );
+    }
 }
 
 /// SIGTERM's number on Linux.

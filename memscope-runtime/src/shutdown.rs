@@ -4,9 +4,9 @@
 //! graceful shutdown, as most do) or dies of it. Either way the figures worth having are
 //! those at the signal: what the service held while it ran. [`arm`] watches the signals
 //! (see `hook::signals`: nothing changes in how the program reacts to them); when one
-//! arrives, the watcher thread takes a snapshot (on its own thread, at the same time as
-//! the program starts reacting to the signal: a program that frees everything at once
-//! races with it; one that drains for a moment, as services do, is seen as it was) and
+//! arrives, the watcher thread takes a snapshot (on its own thread, while the signal's
+//! handler holds the program's own reaction back: a program that frees everything the
+//! instant it is told is still seen as it ran) and
 //! - if the program handles the signal, writes it as `<report>.at-signal.<ext>` and keeps
 //!   its summary for the end of the session, which prints both ("at SIGINT", "at exit");
 //! - if not, prints the summary and writes the report (at the session's report path: it
@@ -99,6 +99,9 @@ fn on_signal(signal: i32, handled_by_the_program: bool) {
     };
     sampler::sample_now();
     let snap = snapshot();
+    // Taken: the program may now learn of the signal (its handler runs after ours).
+    #[cfg(target_os = "linux")]
+    crate::hook::signals::release();
     let signal = signal_name(signal);
     let summary = format!("memscope: at {signal}\n{snap}");
     if handled_by_the_program {

@@ -1,9 +1,14 @@
 //! SIGINT and SIGTERM, watched without changing what they do.
 //!
 //! [`watch`] installs a handler only for a signal still at its default action (a program
-//! that set its own handler first keeps it, unwatched). The handler does one
-//! async-signal-safe thing: it writes the signal's number to a pipe. A watcher thread
-//! reads it and calls back, outside the handler (where allocating or locking is allowed):
+//! that set its own handler first keeps it, unwatched). The handler does only
+//! async-signal-safe things: it writes the signal's number to a pipe, then waits (spinning
+//! on an atomic, at most [`HOLD_AT_MOST`]) until the watcher thread says the callback has
+//! seen the process as it was ([`release`]). A program that handles the signal chains
+//! its handler to ours and ours runs first (as `signal-hook`, under tokio's signals, does),
+//! so it learns of the signal only after that: a service that frees everything the instant
+//! it is told is still seen as it ran. The watcher reads the pipe and calls back, outside
+//! the handler (where allocating or locking is allowed):
 //! - if the program has since put its own handler on top of ours (as
 //!   `tokio::signal::ctrl_c()` does, chaining to the handler it found), the program handles
 //!   the signal: the callback is told so and the program carries on as it would have;
@@ -12,24 +17,62 @@
 //!   would have (same exit status), only later by the callback's work.
 
 use libc::c_int;
-use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::atomic::{Ordering::Relaxed, Ordering::Release};
 use std::sync::Once;
+use std::time::Duration;
 
 /// Write end of the pipe the handler writes to; -1 until [`watch`] made it.
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// The watcher thread's id (`gettid`): a handler run on it must not wait for it.
+static WATCHER_TID: AtomicI32 = AtomicI32::new(0);
+/// Signals that arrived, and signals the watcher has released the handler of: a handler
+/// holds on while the second is below its own number in the first.
+static ARRIVED: AtomicU64 = AtomicU64::new(0);
+static RELEASED: AtomicU64 = AtomicU64::new(0);
 
-/// The signal handler: writes the signal's number to the pipe, nothing else.
+/// The longest a handler holds its thread (and the program's own handler) back: if the
+/// watcher cannot take its snapshot by then (the interrupted thread held a lock it needs),
+/// the program goes on and the snapshot is taken as soon as it can be.
+pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(2);
+
+/// The signal handler: writes the signal's number to the pipe and holds on until the
+/// watcher releases it (or [`HOLD_AT_MOST`] passed), nothing else.
 extern "C" fn on_signal(signal: c_int) {
     let fd = PIPE_WRITE.load(Relaxed);
     let byte = signal as u8;
-    // SAFETY: `write(2)` and reading/writing `errno` are async-signal-safe; `byte` is a
-    // valid one-byte buffer for the call; errno is put back so the interrupted code sees
-    // its own.
+    let ticket = ARRIVED.fetch_add(1, AcqRel) + 1;
+    // SAFETY: `write(2)`, `gettid`, `clock_gettime`, `sched_yield` and reading/writing
+    // `errno` are async-signal-safe; `byte` and `now` are valid buffers for the calls;
+    // errno is put back so the interrupted code sees its own.
     unsafe {
         let errno = *libc::__errno_location();
         libc::write(fd, std::ptr::addr_of!(byte).cast(), 1);
+        if libc::gettid() != WATCHER_TID.load(Relaxed) {
+            let deadline = monotonic_ns() + HOLD_AT_MOST.as_nanos() as u64;
+            while RELEASED.load(Acquire) < ticket && monotonic_ns() < deadline {
+                libc::sched_yield();
+            }
+        }
         *libc::__errno_location() = errno;
     }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (async-signal-safe).
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid out-parameter; `clock_gettime` is async-signal-safe.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Lets the handlers of the signals that arrived so far return: the callback has seen
+/// what it needed (its snapshot is taken). The watcher also calls it after every callback.
+pub(crate) fn release() {
+    RELEASED.fetch_max(ARRIVED.load(Acquire), Release);
 }
 
 /// The handler installed for `signal` now.
@@ -103,25 +146,10 @@ fn start(callback: fn(c_int, bool)) -> bool {
     PIPE_WRITE.store(write_fd, Relaxed);
     let spawned = std::thread::Builder::new()
         .name("memscope-signals".into())
-        .spawn(move || loop {
-            let mut byte = 0u8;
-            // SAFETY: `byte` is a valid one-byte buffer; `read_fd` stays open for the
-            // process's life.
-            let n = unsafe { libc::read(read_fd, std::ptr::addr_of_mut!(byte).cast(), 1) };
-            if n == 1 {
-                let signal = c_int::from(byte);
-                let ours = current_handler(signal)
-                    == on_signal as extern "C" fn(c_int) as libc::sighandler_t;
-                // Whatever the callback does (a panic on a closed stderr, say), a signal the
-                // program does not handle still ends it.
-                let _ = std::panic::catch_unwind(|| callback(signal, !ours));
-                if ours {
-                    end_as_the_signal_would(signal);
-                }
-            } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)
-            {
-                return;
-            }
+        .spawn(move || {
+            // SAFETY: `gettid` has no preconditions.
+            WATCHER_TID.store(unsafe { libc::gettid() }, Relaxed);
+            watch_pipe(read_fd, callback)
         });
     if spawned.is_err() {
         return false;
@@ -129,4 +157,28 @@ fn start(callback: fn(c_int, bool)) -> bool {
     let int = install(libc::SIGINT);
     let term = install(libc::SIGTERM);
     int || term
+}
+
+/// The watcher thread: reads signals from the pipe and calls back, until the pipe fails.
+fn watch_pipe(read_fd: c_int, callback: fn(c_int, bool)) {
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: `byte` is a valid one-byte buffer; `read_fd` stays open for the
+        // process's life.
+        let n = unsafe { libc::read(read_fd, std::ptr::addr_of_mut!(byte).cast(), 1) };
+        if n == 1 {
+            let signal = c_int::from(byte);
+            let ours =
+                current_handler(signal) == on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+            // Whatever the callback does (a panic on a closed stderr, say), a signal the
+            // program does not handle still ends it.
+            let _ = std::panic::catch_unwind(|| callback(signal, !ours));
+            release();
+            if ours {
+                end_as_the_signal_would(signal);
+            }
+        } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
 }
