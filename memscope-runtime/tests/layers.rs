@@ -6,8 +6,9 @@ use std::fs;
 use std::path::Path;
 
 /// The layers, bottom first.
-const LAYERS: [&str; 9] = [
-    "base", "hook", "books", "track", "view", "report", "shutdown", "session", "seed",
+const LAYERS: [&str; 11] = [
+    "base", "hook", "books", "track", "view", "report", "export", "serve", "shutdown", "session",
+    "seed",
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
