@@ -68,6 +68,8 @@
 //! need the `tokio` feature.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "pprof")]
+pub use memscope_runtime::PprofKind;
 pub use memscope_runtime::{
     configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupProfile,
     HeapCounters, MemorySnapshot, Outcome, OwnerPlacement, PanicPayload, ReportFormat, ScopeHandle,

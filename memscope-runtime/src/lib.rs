@@ -30,6 +30,8 @@ pub use hook::allocator::TrackingAllocator;
 pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
+#[cfg(feature = "pprof")]
+pub use report::pprof::PprofKind;
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
 pub use track::method_name::{FnName, MethodName};
 #[cfg(feature = "tokio")]

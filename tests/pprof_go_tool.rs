@@ -1,0 +1,255 @@
+//! `go tool pprof` reads memscope's heap and allocation profiles, and the figures it
+//! prints per label are memscope's exact counters: tracked tasks of known types hold known
+//! bytes (some folded out of a small retention), both profiles are written from one
+//! snapshot, and `go tool pprof -raw` (all samples, then `-tagfocus task_type=network`)
+//! and `-top` (`-sample_index=inuse_space`, in bytes) add up to that snapshot's figures.
+//!
+//! Without `go` the test is skipped with the reason printed, except under `CI=true`, where
+//! a missing `go` is a failure (`.ci/run` installs Debian's `golang-go`).
+
+use memscope::{Config, HeapCounters, MemorySnapshot, PprofKind, TaskType, TrackedExt};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CONNS: usize = 12;
+const FETCHES: usize = 3;
+const FETCH_BYTES: usize = 3000;
+const HASH_BYTES: usize = 5000;
+/// Small, so most tasks are folded into their groups.
+const RETENTION: usize = 8;
+const FETCH: &str = "pprof_go_tool::fetch";
+const HASH: &str = "pprof_go_tool::hash";
+
+#[memscope::track(task_type = "network")]
+async fn fetch(i: usize) -> Vec<u8> {
+    vec![i as u8; FETCH_BYTES]
+}
+
+#[memscope::track(task_type = "cpu")]
+async fn hash(data: &[Vec<u8>]) -> u64 {
+    let scratch = vec![1u8; HASH_BYTES];
+    data.iter()
+        .flatten()
+        .chain(&scratch)
+        .map(|&b| u64::from(b))
+        .sum()
+}
+
+/// Connections (network, spawned) each fetching buffers it keeps (network, awaited) and
+/// hashing them (cpu, freed); returns the buffers, still charged to the fetches.
+fn workload() -> Vec<Vec<Vec<u8>>> {
+    memscope::configure(Config::default().with_retention(RETENTION));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let kept = rt.block_on(async {
+        let conns: Vec<_> = (0..CONNS)
+            .map(|c| {
+                let conn = async move {
+                    let mut bufs = Vec::with_capacity(FETCHES);
+                    for i in 0..FETCHES {
+                        bufs.push(fetch(c + i).await);
+                        tokio::task::yield_now().await;
+                    }
+                    std::hint::black_box(hash(&bufs).await);
+                    bufs
+                };
+                memscope::spawn(conn.tracked("conn", TaskType::NetworkIntensive))
+            })
+            .collect();
+        let mut kept = Vec::new();
+        for c in conns {
+            kept.push(c.await.unwrap());
+        }
+        kept
+    });
+    drop(rt);
+    kept
+}
+
+fn go() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MEMSCOPE_GO") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("go"))
+        .find(|p| p.is_file())
+}
+
+/// `go tool pprof <args> <profile>`, with its home, cache and temp files in `dir` and no
+/// network (a fresh CI machine, as root).
+fn pprof(go: &Path, dir: &Path, args: &[&str], profile: &Path) -> String {
+    let out = Command::new(go)
+        .arg("tool")
+        .arg("pprof")
+        .args(["-symbolize=none"])
+        .args(args)
+        .arg(profile)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("PPROF_TMPDIR", dir)
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .output()
+        .expect("run go tool pprof");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "go tool pprof {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The four values of `-raw`'s samples, added up per value of label `key`: a sample is
+/// a line `v1 v2 v3 v4: <location ids>` followed by a line of its labels,
+/// `key:[value] key:[value]`.
+fn raw_sums(raw: &str, key: &str) -> BTreeMap<String, [i64; 4]> {
+    let samples = raw.split_once("Samples:\n").expect("a Samples section").1;
+    let samples = samples.split("\nLocations").next().unwrap();
+    let mut out: BTreeMap<String, [i64; 4]> = BTreeMap::new();
+    let mut current: Option<[i64; 4]> = None;
+    for line in samples.lines().skip(1).map(str::trim) {
+        if let Some((values, _ids)) = line.split_once(':').filter(|(v, _)| is_values(v)) {
+            let v: Vec<i64> = values
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
+            current = Some(v.try_into().expect("four values per sample"));
+        } else if let Some(value) = label(line, key) {
+            let sum = out.entry(value.to_owned()).or_default();
+            let v = current.take().expect("one label line after each sample");
+            sum.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+    }
+    out
+}
+
+/// The value of `key:[value]` in a `-raw` label line.
+fn label<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let tag = format!("{key}:[");
+    let at = line
+        .match_indices(&tag)
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || line[..i].ends_with(' '))?;
+    let rest = &line[at + tag.len()..];
+    Some(&rest[..rest.find(']')?])
+}
+
+fn is_values(s: &str) -> bool {
+    let mut words = s.split_whitespace().peekable();
+    words.peek().is_some() && words.all(|w| w.parse::<i64>().is_ok())
+}
+
+/// `-top`'s figures in bytes: (what the focused samples account for, the profile's total)
+/// from "Showing nodes accounting for X, P% of TOTAL total", and the flat figure per frame.
+fn top(top: &str) -> (u64, u64, BTreeMap<String, u64>) {
+    let bytes = |b: &str| -> u64 { b.trim().trim_end_matches('B').parse().unwrap() };
+    let line = top
+        .lines()
+        .find_map(|l| l.split_once("Showing nodes accounting for "))
+        .unwrap_or_else(|| panic!("no totals in:\n{top}"))
+        .1;
+    let (focused, rest) = line.split_once(", ").unwrap();
+    let total = rest
+        .split_once(" of ")
+        .unwrap()
+        .1
+        .trim_end_matches(" total");
+    let rows = top
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"));
+    let flat = rows
+        .skip(1)
+        .filter_map(|row| {
+            let (flat, rest) = row.trim().split_once(' ')?;
+            let name = rest
+                .split_whitespace()
+                .skip(4)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some((name, bytes(flat)))
+        })
+        .collect();
+    (bytes(focused), bytes(total), flat)
+}
+
+fn figures(h: HeapCounters) -> [i64; 4] {
+    [
+        h.allocation_count,
+        h.allocated_bytes,
+        h.live_count(),
+        h.live_bytes(),
+    ]
+    .map(|v| v as i64)
+}
+
+fn group(s: &MemorySnapshot, name: &str) -> HeapCounters {
+    let groups = s.groups.iter().filter(|g| g.name == name);
+    groups.map(|g| g.heap).sum()
+}
+
+#[test]
+fn go_tool_pprof_reads_the_exact_figures_per_label() {
+    let Some(go) = go() else {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(!ci, "CI=true but no `go` found on PATH (or MEMSCOPE_GO)");
+        println!("SKIPPED: no `go` on PATH; install Debian's `golang-go` for `go tool pprof`");
+        return;
+    };
+    let kept = workload();
+    let snap = memscope::snapshot();
+    let dir = std::env::temp_dir().join(format!("memscope-pprof-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (heap, allocs) = (dir.join("heap.pb.gz"), dir.join("allocs.pb.gz"));
+    std::fs::write(&heap, snap.pprof(PprofKind::Heap)).unwrap();
+    std::fs::write(&allocs, snap.pprof(PprofKind::Allocs)).unwrap();
+
+    // What the workload made is known to the byte, folded tasks included.
+    let (fetches, n) = (figures(group(&snap, FETCH)), (CONNS * FETCHES) as i64);
+    assert_eq!(
+        fetches,
+        [n, n * FETCH_BYTES as i64, n, n * FETCH_BYTES as i64]
+    );
+    let hashes = figures(group(&snap, HASH));
+    assert_eq!(hashes, [CONNS as i64, (CONNS * HASH_BYTES) as i64, 0, 0]);
+    assert!(snap.folded_tasks > 0, "the retention folded nothing");
+
+    let network = figures(snap.by_type(TaskType::NetworkIntensive).heap);
+    for (profile, default) in [(&heap, "inuse_space"), (&allocs, "alloc_space")] {
+        let raw = pprof(&go, &dir, &["-raw"], profile);
+        assert!(raw.contains(&format!(" {default}/bytes[dflt]")), "{raw}");
+        let by_type = raw_sums(&raw, "task_type");
+        assert_eq!(by_type["network"], network, "{raw}");
+        assert_eq!(
+            by_type["cpu"],
+            figures(snap.by_type(TaskType::CpuIntensive).heap)
+        );
+        assert_eq!(by_type["untracked"], figures(snap.untracked));
+        assert_eq!(by_type["tracker"], figures(snap.tracker));
+        let by_task = raw_sums(&raw, "task");
+        assert_eq!(by_task[FETCH], fetches);
+        assert_eq!(by_task[HASH], hashes);
+        assert_eq!(by_task["conn"], figures(group(&snap, "conn")));
+
+        let focused = pprof(&go, &dir, &["-raw", "-tagfocus=task_type=network"], profile);
+        let by_type = raw_sums(&focused, "task_type");
+        assert_eq!(by_type.keys().collect::<Vec<_>>(), ["network"], "{focused}");
+        assert_eq!(by_type["network"], network);
+
+        let args = ["-top", "-sample_index=inuse_space", "-unit=B"];
+        let focus = [&args[..], &["-tagfocus=task_type=network"]].concat();
+        let (focused, total, flat) = top(&pprof(&go, &dir, &focus, profile));
+        assert_eq!(focused, network[3] as u64);
+        assert_eq!(total, snap.all_heap_traffic().live_bytes());
+        assert_eq!(flat[FETCH], fetches[3] as u64);
+    }
+    drop(kept);
+    let _ = std::fs::remove_dir_all(&dir);
+}
