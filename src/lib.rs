@@ -68,8 +68,12 @@
 //! need the `tokio` feature.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "prometheus")]
+pub use memscope_runtime::Exposition;
 #[cfg(feature = "pprof")]
 pub use memscope_runtime::PprofKind;
+#[cfg(any(feature = "prometheus", feature = "metrics"))]
+pub use memscope_runtime::DEFAULT_METRIC_NAMES;
 pub use memscope_runtime::{
     configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupProfile,
     HeapCounters, MemorySnapshot, Outcome, OwnerPlacement, PanicPayload, ReportFormat, ScopeHandle,
@@ -77,6 +81,8 @@ pub use memscope_runtime::{
     Tracked, TrackedExt, TrackingAllocator, UnknownReportFormat, UnknownTaskType, REPORT_ENV,
     SCHEMA_VERSION, TRAILER_BYTES,
 };
+#[cfg(feature = "metrics")]
+pub use memscope_runtime::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERVAL};
 #[cfg(feature = "tokio")]
 pub use memscope_runtime::{spawn, TrackedHandle};
 

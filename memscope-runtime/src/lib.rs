@@ -10,6 +10,8 @@
 
 mod base;
 mod books;
+#[cfg(feature = "metrics")]
+mod export;
 mod hook;
 mod report;
 mod seed;
@@ -26,12 +28,18 @@ pub use base::task::{Outcome, TaskId, TaskType, UnknownTaskType};
 pub use books::aggregate::GroupProfile;
 pub use books::sampler;
 pub use books::sampler::TimelineSample;
+#[cfg(feature = "metrics")]
+pub use export::metrics::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERVAL};
 pub use hook::allocator::TrackingAllocator;
 pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
+#[cfg(any(feature = "prometheus", feature = "metrics"))]
+pub use report::figures::DEFAULT_METRIC_NAMES;
 #[cfg(feature = "pprof")]
 pub use report::pprof::PprofKind;
+#[cfg(feature = "prometheus")]
+pub use report::prometheus::Exposition;
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
 pub use track::method_name::{FnName, MethodName};
 #[cfg(feature = "tokio")]

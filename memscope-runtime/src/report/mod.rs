@@ -6,6 +6,9 @@
 //! by file ending), [`MemorySnapshot::write_to`] (to any `Write`), and `Display` (the
 //! text summary).
 
+/// The figures the Prometheus exposition and the `metrics` publisher share.
+#[cfg(any(feature = "prometheus", feature = "metrics"))]
+pub(crate) mod figures;
 /// The HTML page.
 pub(crate) mod html;
 /// The JSON report (the snapshot itself).
