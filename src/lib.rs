@@ -75,14 +75,16 @@ pub use memscope_runtime::PprofKind;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub use memscope_runtime::DEFAULT_METRIC_NAMES;
 pub use memscope_runtime::{
-    configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupProfile,
-    HeapCounters, MemorySnapshot, Outcome, OwnerPlacement, PanicPayload, ReportFormat, ScopeHandle,
-    Session, SessionEnd, SessionOptions, TaskId, TaskMemoryProfile, TaskType, TimelineSample,
-    Tracked, TrackedExt, TrackingAllocator, UnknownReportFormat, UnknownTaskType, REPORT_ENV,
-    SCHEMA_VERSION, TRAILER_BYTES,
+    configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupChange,
+    GroupFigures, GroupProfile, HeapCounters, MemorySnapshot, Outcome, OwnerPlacement,
+    PanicPayload, ReportFormat, ScopeHandle, Session, SessionEnd, SessionOptions, SnapshotDiff,
+    TaskId, TaskMemoryProfile, TaskType, TimelineSample, Tracked, TrackedExt, TrackingAllocator,
+    UnknownReportFormat, UnknownTaskType, REPORT_ENV, SCHEMA_VERSION, SERVE_ENV, TRAILER_BYTES,
 };
 #[cfg(feature = "metrics")]
 pub use memscope_runtime::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERVAL};
+#[cfg(feature = "serve")]
+pub use memscope_runtime::{serve, serve_limits, Server};
 #[cfg(feature = "tokio")]
 pub use memscope_runtime::{spawn, TrackedHandle};
 

@@ -8,9 +8,8 @@
 //! a missing `go` is a failure (`.ci/run` installs Debian's `golang-go`).
 
 use memscope::{Config, HeapCounters, MemorySnapshot, PprofKind, TaskType, TrackedExt};
+use memscope_test_support::tools::{external_tool, go_pprof, pprof_top};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CONNS: usize = 12;
 const FETCHES: usize = 3;
@@ -69,44 +68,6 @@ fn workload() -> Vec<Vec<Vec<u8>>> {
     kept
 }
 
-fn go() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MEMSCOPE_GO") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("go"))
-        .find(|p| p.is_file())
-}
-
-/// `go tool pprof <args> <profile>`, with its home, cache and temp files in `dir` and no
-/// network (a fresh CI machine, as root).
-fn pprof(go: &Path, dir: &Path, args: &[&str], profile: &Path) -> String {
-    let out = Command::new(go)
-        .arg("tool")
-        .arg("pprof")
-        .args(["-symbolize=none"])
-        .args(args)
-        .arg(profile)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("PPROF_TMPDIR", dir)
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOPATH", dir.join("gopath"))
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .output()
-        .expect("run go tool pprof");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "go tool pprof {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 /// The four values of `-raw`'s samples, added up per value of label `key`: a sample is
 /// a line `v1 v2 v3 v4: <location ids>` followed by a line of its labels,
 /// `key:[value] key:[value]`.
@@ -147,39 +108,6 @@ fn is_values(s: &str) -> bool {
     words.peek().is_some() && words.all(|w| w.parse::<i64>().is_ok())
 }
 
-/// `-top`'s figures in bytes: (what the focused samples account for, the profile's total)
-/// from "Showing nodes accounting for X, P% of TOTAL total", and the flat figure per frame.
-fn top(top: &str) -> (u64, u64, BTreeMap<String, u64>) {
-    let bytes = |b: &str| -> u64 { b.trim().trim_end_matches('B').parse().unwrap() };
-    let line = top
-        .lines()
-        .find_map(|l| l.split_once("Showing nodes accounting for "))
-        .unwrap_or_else(|| panic!("no totals in:\n{top}"))
-        .1;
-    let (focused, rest) = line.split_once(", ").unwrap();
-    let total = rest
-        .split_once(" of ")
-        .unwrap()
-        .1
-        .trim_end_matches(" total");
-    let rows = top
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("flat"));
-    let flat = rows
-        .skip(1)
-        .filter_map(|row| {
-            let (flat, rest) = row.trim().split_once(' ')?;
-            let name = rest
-                .split_whitespace()
-                .skip(4)
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some((name, bytes(flat)))
-        })
-        .collect();
-    (bytes(focused), bytes(total), flat)
-}
-
 fn figures(h: HeapCounters) -> [i64; 4] {
     [
         h.allocation_count,
@@ -197,10 +125,7 @@ fn group(s: &MemorySnapshot, name: &str) -> HeapCounters {
 
 #[test]
 fn go_tool_pprof_reads_the_exact_figures_per_label() {
-    let Some(go) = go() else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!ci, "CI=true but no `go` found on PATH (or MEMSCOPE_GO)");
-        println!("SKIPPED: no `go` on PATH; install Debian's `golang-go` for `go tool pprof`");
+    let Some(go) = external_tool("go", "MEMSCOPE_GO", "golang-go") else {
         return;
     };
     let kept = workload();
@@ -223,7 +148,7 @@ fn go_tool_pprof_reads_the_exact_figures_per_label() {
 
     let network = figures(snap.by_type(TaskType::NetworkIntensive).heap);
     for (profile, default) in [(&heap, "inuse_space"), (&allocs, "alloc_space")] {
-        let raw = pprof(&go, &dir, &["-raw"], profile);
+        let raw = go_pprof(&go, &dir, &["-raw"], profile);
         assert!(raw.contains(&format!(" {default}/bytes[dflt]")), "{raw}");
         let by_type = raw_sums(&raw, "task_type");
         assert_eq!(by_type["network"], network, "{raw}");
@@ -238,14 +163,14 @@ fn go_tool_pprof_reads_the_exact_figures_per_label() {
         assert_eq!(by_task[HASH], hashes);
         assert_eq!(by_task["conn"], figures(group(&snap, "conn")));
 
-        let focused = pprof(&go, &dir, &["-raw", "-tagfocus=task_type=network"], profile);
+        let focused = go_pprof(&go, &dir, &["-raw", "-tagfocus=task_type=network"], profile);
         let by_type = raw_sums(&focused, "task_type");
         assert_eq!(by_type.keys().collect::<Vec<_>>(), ["network"], "{focused}");
         assert_eq!(by_type["network"], network);
 
         let args = ["-top", "-sample_index=inuse_space", "-unit=B"];
         let focus = [&args[..], &["-tagfocus=task_type=network"]].concat();
-        let (focused, total, flat) = top(&pprof(&go, &dir, &focus, profile));
+        let (focused, total, flat) = pprof_top(&go_pprof(&go, &dir, &focus, profile));
         assert_eq!(focused, network[3] as u64);
         assert_eq!(total, snap.all_heap_traffic().live_bytes());
         assert_eq!(flat[FETCH], fetches[3] as u64);

@@ -79,6 +79,9 @@ fn expand(func: &FnItem, args: &MainArgs, stmts: &TokenStream) -> TokenStream {
     if let Some(format) = &args.format {
         options.extend(quote_spanned!(format.span()=> .format(#format)));
     }
+    if let Some(serve) = &args.serve {
+        options.extend(quote_spanned!(serve.span()=> .serve(#serve)));
+    }
     let tokio_args = &args.tokio;
     let name = func.sig.ident.unraw().to_string();
     let future = async_body(&func.sig.output, stmts);

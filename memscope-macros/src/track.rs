@@ -160,12 +160,15 @@ mod tests {
             ),
         );
         // `Db::fetch` in an impl, `module::fetch` when free: the runtime reads the path.
-        assert!(out.contains(
-            ":: memscope :: __private :: track ({ fn __memscope_here () { } \
+        assert!(
+            out.contains(
+                ":: memscope :: __private :: track ({ fn __memscope_here () { } \
              static __MEMSCOPE_NAME : :: memscope :: __private :: FnName = \
              :: memscope :: __private :: FnName :: new () ; \
              __MEMSCOPE_NAME . get (:: core :: any :: type_name_of_val (& __memscope_here)) } ,"
-        ), "{out}");
+            ),
+            "{out}"
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod export;
 mod hook;
 mod report;
 mod seed;
+#[cfg(feature = "serve")]
+mod serve;
 mod session;
 mod shutdown;
 mod track;
@@ -40,11 +42,14 @@ pub use report::figures::DEFAULT_METRIC_NAMES;
 pub use report::pprof::PprofKind;
 #[cfg(feature = "prometheus")]
 pub use report::prometheus::Exposition;
-pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV};
+#[cfg(feature = "serve")]
+pub use serve::{limits as serve_limits, serve, Server};
+pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV, SERVE_ENV};
 pub use track::method_name::{FnName, MethodName};
 #[cfg(feature = "tokio")]
 pub use track::spawn::{spawn, TrackedHandle};
 pub use track::tracked::{ScopeHandle, Tracked, TrackedExt};
+pub use view::diff::{GroupChange, GroupFigures, SnapshotDiff};
 pub use view::snapshot::{snapshot, MemorySnapshot, SCHEMA_VERSION};
 pub use view::task::TaskMemoryProfile;
 

@@ -15,6 +15,11 @@ use std::time::Duration;
 /// format follows its extension.
 pub const REPORT_ENV: &str = "MEMSCOPE_REPORT";
 
+/// Environment variable that starts the live endpoint at the address it names, for
+/// `#[memscope::main]` and the seed API's `initialize()` (overrides `serve = "…"`; needs
+/// the `serve` feature).
+pub const SERVE_ENV: &str = "MEMSCOPE_SERVE";
+
 /// Sessions started and not yet ended.
 static OPEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -44,6 +49,7 @@ pub struct SessionOptions {
     summary: bool,
     sampler: bool,
     sample_interval: Duration,
+    serve: Option<String>,
 }
 
 impl Default for SessionOptions {
@@ -54,6 +60,7 @@ impl Default for SessionOptions {
             summary: true,
             sampler: true,
             sample_interval: sampler::DEFAULT_INTERVAL,
+            serve: None,
         }
     }
 }
@@ -98,6 +105,47 @@ impl SessionOptions {
         self.sample_interval = interval;
         self
     }
+
+    /// Serve the live endpoint at `addr` while the session runs (needs the `serve`
+    /// feature; see `memscope::serve`). The `MEMSCOPE_SERVE` environment variable
+    /// overrides it, and starts the endpoint even when this is not called.
+    pub fn serve(mut self, addr: impl Into<String>) -> Self {
+        self.serve = Some(addr.into());
+        self
+    }
+}
+
+/// The live endpoint a session runs, if built.
+#[cfg(feature = "serve")]
+type Endpoint = crate::serve::Server;
+#[cfg(not(feature = "serve"))]
+type Endpoint = ();
+
+/// Starts the endpoint `MEMSCOPE_SERVE` or `configured` names; a failure is a line on
+/// stderr, never the program's end (profiling must not take a service down).
+fn start_endpoint(configured: Option<&str>) -> Option<Endpoint> {
+    let env = std::env::var(SERVE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let addr = env.as_deref().or(configured)?;
+    #[cfg(feature = "serve")]
+    let started = crate::serve::serve(addr);
+    #[cfg(not(feature = "serve"))]
+    let started: Result<Endpoint, Error> = Err(Error::ServeNotBuilt);
+    match started {
+        Ok(endpoint) => {
+            #[cfg(feature = "serve")]
+            eprintln!(
+                "memscope: serving http://{}/ (/metrics, /debug/pprof/heap, /report.html)",
+                endpoint.addr()
+            );
+            Some(endpoint)
+        }
+        Err(e) => {
+            eprintln!("memscope: {e} ({addr} asked); the program runs on without it");
+            None
+        }
+    }
 }
 
 /// A profiling session around a program's main body: what `#[memscope::main]` opens.
@@ -123,6 +171,7 @@ pub struct Session {
     report: Option<(PathBuf, ReportFormat)>,
     start_error: Option<Error>,
     stop_sampler: bool,
+    endpoint: Option<Endpoint>,
     done: bool,
 }
 
@@ -225,11 +274,13 @@ impl Session {
             let _ = sampler::start(options.sample_interval);
         }
         OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let endpoint = start_endpoint(options.serve.as_deref());
         Session {
             summary: options.summary,
             report,
             start_error,
             stop_sampler,
+            endpoint,
             done: false,
         }
     }
@@ -265,6 +316,12 @@ impl Session {
             .as_ref()
             .map(|(path, format)| report::write_file(&snap, path, *format).map(|()| path.clone()));
         let report_lost = self.start_error.is_some() || matches!(report, Some(Err(_)));
+        #[cfg(feature = "serve")]
+        if let Some(endpoint) = self.endpoint.take() {
+            endpoint.stop();
+        }
+        #[cfg(not(feature = "serve"))]
+        let _ = self.endpoint.take();
         SessionEnd {
             summary,
             report,

@@ -9,7 +9,9 @@
 //! and holds what both packages' tests use; each package's `tests/support/mod.rs` keeps
 //! what is its own.
 
+pub mod http;
 pub mod server;
+pub mod tools;
 
 use memscope_runtime::{
     snapshot, HeapCounters, MemorySnapshot, TaskId, TaskMemoryProfile, TaskType, Tracked,

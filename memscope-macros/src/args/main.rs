@@ -1,4 +1,4 @@
-//! The arguments of `#[memscope::main]`: `report`, `summary` and `format` of its own,
+//! The arguments of `#[memscope::main]`: `report`, `summary`, `format` and `serve` of its own,
 //! and the `#[tokio::main]` arguments it passes through.
 
 use proc_macro2::TokenStream;
@@ -26,6 +26,7 @@ pub(crate) struct MainArgs {
     pub(crate) report: Option<LitStr>,
     pub(crate) summary: Option<LitBool>,
     pub(crate) format: Option<LitStr>,
+    pub(crate) serve: Option<LitStr>,
     /// `#[tokio::main]` arguments, as written, for tokio to validate.
     pub(crate) tokio: Vec<TokenStream>,
 }
@@ -51,6 +52,13 @@ impl MainArgs {
                 .and_then(|lit| set_once(&mut self.summary, &arg.key, lit)),
             "format" => expect_str(arg, "format = \"json\"")
                 .and_then(|lit| set_once(&mut self.format, &arg.key, lit)),
+            "serve" if !cfg!(feature = "serve") => Err(syn::Error::new(
+                arg.key.span(),
+                "`serve` needs memscope's `serve` feature: \
+                 `memscope = { version = \"…\", features = [\"serve\"] }`",
+            )),
+            "serve" => expect_str(arg, "serve = \"127.0.0.1:6060\"")
+                .and_then(|lit| set_once(&mut self.serve, &arg.key, lit)),
             "crate" => Err(syn::Error::new(
                 arg.key.span(),
                 "`crate` is set by `#[memscope::main]` itself; remove this argument",
@@ -60,7 +68,7 @@ impl MainArgs {
                 arg.key.span(),
                 format!(
                     "unknown argument `{key}`; expected `report`, `summary`, `format`, \
-                     or a `#[tokio::main]` argument ({})",
+                     `serve`, or a `#[tokio::main]` argument ({})",
                     one_of(TOKIO_KEYS)
                 ),
             )),
@@ -93,6 +101,15 @@ impl MainArgs {
                 self.format = None;
             }
         }
+        if let Some(lit) = &self.serve {
+            if !is_address(&lit.value()) {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    "expected `host:port` or a port, e.g. `serve = \"127.0.0.1:6060\"`",
+                ));
+                self.serve = None;
+            }
+        }
         if let Some(lit) = &self.report {
             if lit.value().trim().is_empty() {
                 errors.push(syn::Error::new(
@@ -103,6 +120,13 @@ impl MainArgs {
             }
         }
     }
+}
+
+/// `6060`, `:6060`, `host:6060`, `[::1]:6060`: a port, after a host or alone.
+fn is_address(value: &str) -> bool {
+    let port = value.rsplit_once(':').map_or(value, |(_, port)| port);
+    let host = value.rsplit_once(':').map_or("", |(host, _)| host);
+    port.parse::<u16>().is_ok() && !host.contains(char::is_whitespace) && !host.contains('/')
 }
 
 #[cfg(test)]
@@ -150,7 +174,7 @@ mod tests {
                 "`crate` is set by `#[memscope::main]` itself; remove this argument",
                 "duplicate argument `flavor`",
                 "expected `true` or `false`, e.g. `summary = false`",
-                "unknown argument `threads`; expected `report`, `summary`, `format`, or a \
+                "unknown argument `threads`; expected `report`, `summary`, `format`, `serve`, or a \
                  `#[tokio::main]` argument (`flavor`, `worker_threads`, `start_paused`, or \
                  `unhandled_panic`)",
                 "unknown format `xml`; expected one of `text`, `json`, `html`, or `trace`",

@@ -54,6 +54,21 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The address given for the live endpoint is not one (`MEMSCOPE_SERVE`, `serve = …`).
+    ServeAddress {
+        /// What was given.
+        given: String,
+    },
+    /// The live endpoint could not listen on `addr`.
+    ServeBind {
+        /// The address it tried.
+        addr: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The live endpoint was asked for (`MEMSCOPE_SERVE`) by a build without memscope's
+    /// `serve` feature.
+    ServeNotBuilt,
 }
 
 /// The value a task panicked with, kept so it can be taken back once.
@@ -118,6 +133,21 @@ impl fmt::Display for Error {
                 f,
                 "cannot read the memscope report: {reason}; pass the text of a `.json` report"
             ),
+            Error::ServeAddress { given } => write!(
+                f,
+                "`{given}` is not an address for memscope's endpoint; give `host:port` \
+                 (`127.0.0.1:6060`, `[::1]:6060`, `localhost:6060`) or a port alone (`6060`, \
+                 on loopback)"
+            ),
+            Error::ServeBind { addr, source } => write!(
+                f,
+                "memscope's endpoint cannot listen on {addr}: {source}; choose another port \
+                 with the `MEMSCOPE_SERVE` environment variable (e.g. `MEMSCOPE_SERVE=127.0.0.1:6061`)"
+            ),
+            Error::ServeNotBuilt => f.write_str(
+                "`MEMSCOPE_SERVE` is set but this build of memscope has no endpoint; turn on \
+                 its `serve` feature (`memscope = { version = \"…\", features = [\"serve\"] }`)",
+            ),
         }
     }
 }
@@ -137,7 +167,9 @@ impl From<UnknownReportFormat> for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::ReportUnwritable { source, .. } => Some(source),
+            Error::ReportUnwritable { source, .. } | Error::ServeBind { source, .. } => {
+                Some(source)
+            }
             _ => None,
         }
     }

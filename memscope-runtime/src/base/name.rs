@@ -28,6 +28,19 @@ impl From<&'static str> for TaskName {
     }
 }
 
+impl TaskName {
+    /// Where this name's text (or location) is: equal for the same `&'static str` or
+    /// location, so it can key a table without hashing text. Two keys may still display
+    /// the same (a text name equal to another's); whoever keys by it merges by text after.
+    pub(crate) fn address(&self) -> (u8, usize, usize) {
+        match self {
+            TaskName::Static(s) => (0, s.as_ptr() as usize, s.len()),
+            TaskName::Location(l) => (1, std::ptr::from_ref(*l) as usize, 0),
+            TaskName::Owned(s) => (2, s.as_ptr() as usize, s.len()),
+        }
+    }
+}
+
 impl fmt::Display for TaskName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

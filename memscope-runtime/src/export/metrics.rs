@@ -6,7 +6,7 @@
 
 use crate::hook::thread;
 use crate::report::figures::{self, Family, Kind, Unit, Value, DEFAULT_METRIC_NAMES};
-use crate::view::snapshot::snapshot;
+use crate::view::snapshot::{take, Detail};
 use ::metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +26,8 @@ static METADATA: Metadata<'static> =
 /// live bytes kept apart; [`MetricsPublisher::start`] takes another bound. Publishing
 /// stops when the returned handle is dropped or [`stopped`](MetricsPublisher::stop).
 ///
-/// Each publication is one [`snapshot`](crate::snapshot()) turned into the families of
+/// Each publication is one snapshot (of the groups and totals: the same figures as
+/// [`snapshot`](crate::snapshot()), without a row per task) turned into the families of
 /// `MemorySnapshot::prometheus` (the `prometheus` feature): the same names
 /// (`memscope_task_type_live_bytes`, `memscope_task_name_allocated_bytes_total`, …), the
 /// same labels (`task_type`, `task`, `outcome`) and values. Gauges are
@@ -135,7 +136,7 @@ fn run(interval: Duration, max_names: usize, stop: &AtomicBool) {
     let mut described = false;
     // Acquire: pairs with the store in `drop`.
     while !stop.load(Ordering::Acquire) {
-        let families = figures::figures(&snapshot(), max_names);
+        let families = figures::figures(&take(Detail::Groups), max_names);
         ::metrics::with_recorder(|recorder| {
             if !described {
                 describe(recorder, &families);

@@ -1,9 +1,10 @@
 //! The seed API's report at process exit: a program that calls
 //! [`initialize`](super::initialize) with `MEMSCOPE_REPORT` set gets the same report as
-//! under `#[memscope::main]`, written when the process exits normally.
+//! under `#[memscope::main]`, written when the process exits normally (and with
+//! `MEMSCOPE_SERVE` set, the live endpoint while it runs).
 
 use crate::base::lock::lock;
-use crate::session::{Session, SessionOptions, REPORT_ENV};
+use crate::session::{Session, SessionOptions, REPORT_ENV, SERVE_ENV};
 use std::sync::{Mutex, Once};
 
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
@@ -11,10 +12,12 @@ static STARTED: Once = Once::new();
 
 /// With `MEMSCOPE_REPORT` set, starts a session (it checks the destination now, watches
 /// SIGINT/SIGTERM and samples the timeline) whose end, at process exit, writes the report
-/// and says where on stderr. Once per process; nothing without the variable, nor under a
-/// session already running (`#[memscope::main]` writes that report itself).
+/// and says where on stderr; with `MEMSCOPE_SERVE` set, the same session serves the live
+/// endpoint. Once per process; nothing without either variable, nor under a session
+/// already running (`#[memscope::main]` writes that report itself).
 pub(crate) fn report_at_exit_if_asked() {
-    if std::env::var_os(REPORT_ENV).is_none_or(|p| p.is_empty()) || crate::session::is_open() {
+    let set = |var| std::env::var_os(var).is_some_and(|p| !p.is_empty());
+    if !(set(REPORT_ENV) || set(SERVE_ENV)) || crate::session::is_open() {
         return;
     }
     STARTED.call_once(|| {

@@ -80,7 +80,9 @@ impl Default for FnName {
 /// The fn's path in `here_path` (`a::B<_>::f::{{closure}}::__memscope_here`): without the
 /// last segment, closures, generic parameters, and `<T as Trait>` written as `T`.
 fn fn_path(here_path: &str) -> String {
-    let inner = here_path.rsplit_once("::").map_or(here_path, |(fn_path, _)| fn_path);
+    let inner = here_path
+        .rsplit_once("::")
+        .map_or(here_path, |(fn_path, _)| fn_path);
     let inner = inner.replace("::{{closure}}", "");
     let (qualified_self, rest) = match inner.strip_prefix('<') {
         Some(tail) => split_qualified(tail),
@@ -164,15 +166,27 @@ mod tests {
     #[test]
     fn a_fn_without_self_is_named_by_where_it_is_declared() {
         for (here, name) in [
-            ("app::Db<_>::open::{{closure}}::__memscope_here", "app::Db::open"),
-            ("<app::Db<u8> as app::Store>::open::__memscope_here", "app::Db::open"),
+            (
+                "app::Db<_>::open::{{closure}}::__memscope_here",
+                "app::Db::open",
+            ),
+            (
+                "<app::Db<u8> as app::Store>::open::__memscope_here",
+                "app::Db::open",
+            ),
             (
                 "<alloc::vec::Vec<app::Row<u8>> as app::Store<T>>::put::{{closure}}::here",
                 "alloc::vec::Vec::put",
             ),
-            ("app::server::run::{{closure}}::__memscope_here", "app::server::run"),
+            (
+                "app::server::run::{{closure}}::__memscope_here",
+                "app::server::run",
+            ),
             ("app::outer::inner::__memscope_here", "app::outer::inner"),
-            ("app::Store::open_default::__memscope_here", "app::Store::open_default"),
+            (
+                "app::Store::open_default::__memscope_here",
+                "app::Store::open_default",
+            ),
         ] {
             assert_eq!(fn_path(here), name, "{here}");
         }
@@ -190,7 +204,13 @@ mod tests {
     #[test]
     fn an_associated_fn_is_named_after_its_type() {
         let name = Db::open_name();
-        assert!(name.ends_with("method_name::tests::Db::open_name"), "{name}");
-        assert!(std::ptr::eq(name, Db::open_name()), "made once per call site");
+        assert!(
+            name.ends_with("method_name::tests::Db::open_name"),
+            "{name}"
+        );
+        assert!(
+            std::ptr::eq(name, Db::open_name()),
+            "made once per call site"
+        );
     }
 }

@@ -2,16 +2,20 @@
 
 use crate::base::config::Config;
 use crate::base::counters::HeapCounters;
+use crate::base::name::TaskName;
 use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::books::sampler::{self, TimelineSample};
+use crate::books::shard::Shard;
 use crate::books::store;
+use crate::hook::record::TaskRecord;
 use crate::hook::{clock, outside, thread};
 use crate::view::inclusive::{self, Detached, HeldExtra};
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
@@ -87,17 +91,35 @@ pub struct MemorySnapshot {
 /// println!("{} bytes live in tracked tasks", s.tracked().live_bytes());
 /// ```
 pub fn snapshot() -> MemorySnapshot {
+    take(Detail::Tasks)
+}
+
+/// How much a snapshot reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Everything: each task held, with its inclusive figures.
+    Tasks,
+    /// The groups and totals only (`tasks` and `timeline` left empty): what `/metrics`
+    /// and the `metrics` facade publish, read without a string or a row per task.
+    Groups,
+}
+
+/// A snapshot with the `detail` asked for; numbered like any other.
+pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     static TAKEN: AtomicU64 = AtomicU64::new(0);
     let _internal = thread::internal();
     let id = TAKEN.fetch_add(1, Relaxed) + 1;
     let now_ns = clock::now_ns();
+    if detail == Detail::Groups {
+        return groups_only(id, now_ns);
+    }
     let mut tasks: Vec<(TaskMemoryProfile, HeldExtra)> = Vec::new();
     let mut detached: Vec<Detached> = Vec::new();
     // Groups by displayed name: a name given as text and the same spawn location are one.
     let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
     let (mut folded_tasks, mut tasks_started) = (0, 0);
     store::for_each_shard(|shard| {
-        for rec in shard.records() {
+        each_record(shard, |rec| {
             let reading = rec.read();
             let mut profile = TaskMemoryProfile::new(rec, &reading, now_ns);
             profile.label = shard.labels.get(&rec.id).map(|l| l.to_string());
@@ -107,7 +129,7 @@ pub fn snapshot() -> MemorySnapshot {
                 descendant_alloc: reading.descendant_alloc,
             };
             tasks.push((profile, extra));
-        }
+        });
         let folded = shard.folded_groups(|cell, (live_bytes, live_count)| {
             detached.push(Detached {
                 cell: std::ptr::from_ref(cell) as usize,
@@ -146,6 +168,122 @@ pub fn snapshot() -> MemorySnapshot {
         folded_retaining_tasks,
         retention: Config::current().retention() as u64,
         timeline: sampler::timeline(),
+    }
+}
+
+/// One shard's groups in [`groups_only`], by type and name address.
+type ShardGroups<'s> =
+    HashMap<(TaskType, (u8, usize, usize)), (&'s TaskName, GroupProfile), ByAddress>;
+
+/// [`Detail::Groups`]: each shard's records added up per `(type, name)` under its lock
+/// (no string per task), then merged by displayed name as the full snapshot does.
+fn groups_only(id: u64, now_ns: u64) -> MemorySnapshot {
+    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
+    let (mut folded_tasks, mut tasks_started, mut running, mut retaining) = (0, 0, 0, 0);
+    store::for_each_shard(|shard| {
+        // Keyed by where the name is (its text's address): no hashing of text per task.
+        let mut local: ShardGroups = HashMap::default();
+        each_record(shard, |rec| {
+            let reading = rec.read();
+            running += u64::from(!reading.outcome.is_finished());
+            local
+                .entry((rec.task_type, rec.name.address()))
+                .or_insert_with(|| (&rec.name, GroupProfile::default()))
+                .1
+                .add(&reading, now_ns);
+        });
+        for ((ty, _), (name, g)) in local {
+            group_of(&mut groups, ty, &name.to_string()).merge(&g);
+        }
+        let folded =
+            shard.folded_groups(|_, (_, live_count)| retaining += u64::from(live_count > 0));
+        for g in folded {
+            group_of(&mut groups, g.task_type, &g.name).merge(&g);
+        }
+        folded_tasks += shard.folded_tasks;
+        tasks_started += shard.started;
+    });
+    MemorySnapshot {
+        schema_version: SCHEMA_VERSION,
+        id,
+        taken_at: Duration::from_nanos(now_ns),
+        tasks: Vec::new(),
+        groups: groups.into_values().collect(),
+        untracked: outside::untracked_counters(),
+        tracker: outside::tracker_counters(),
+        tasks_started,
+        tasks_running: running,
+        max_tasks_running: store::peak_running(),
+        folded_tasks,
+        folded_retaining_tasks: retaining,
+        retention: Config::current().retention() as u64,
+        timeline: Vec::new(),
+    }
+}
+
+/// Calls `f` with each record of `shard`. Records are scattered over the heap and reading
+/// one stalls on memory: the record `AHEAD` places on, and the cell of the one half as
+/// far, are fetched while `f` reads this one, so the misses overlap instead of following
+/// one another (a `/metrics` scrape of 100,000 live tasks: 54 → 9 ms, BENCHMARKS.md).
+fn each_record<'s>(shard: &'s Shard, mut f: impl FnMut(&'s Arc<TaskRecord>)) {
+    const AHEAD: usize = 32;
+    let records: Vec<&Arc<TaskRecord>> = shard.records().collect();
+    for (i, rec) in records.iter().enumerate() {
+        if let Some(next) = records.get(i + AHEAD) {
+            prefetch(Arc::as_ptr(next).cast(), 3);
+        }
+        if let Some(next) = records.get(i + AHEAD / 2) {
+            prefetch(std::ptr::from_ref(next.cell).cast(), 1);
+        }
+        f(rec);
+    }
+}
+
+/// Asks the CPU to bring the `lines` cache lines at `p` in; no effect on other targets.
+#[inline(always)]
+fn prefetch(p: *const u8, lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in 0..lines {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint: it never faults nor reads into the program, whatever
+        // the address (`wrapping_add` keeps the computation itself defined).
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64).cast())
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, lines);
+}
+
+/// Hashes the `(type, address)` keys of [`groups_only`] with one multiply.
+#[derive(Default)]
+struct ByAddress;
+
+impl std::hash::BuildHasher for ByAddress {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+/// See [`ByAddress`].
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
     }
 }
 

@@ -1,0 +1,23 @@
+//! The endpoint's limits: what keeps it up under garbage, floods and slow clients, and
+//! bounds its memory.
+
+use std::time::Duration;
+
+/// Connections open at once; a new one past this closes the oldest (a flood of idle
+/// connections never locks a scraper out, and the endpoint's memory stays bounded).
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// Time a client has to send a request's head (line and headers), from its first byte.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest request head read (line and headers); a longer one is answered
+/// `431 Request Header Fields Too Large` and the connection closed.
+pub const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// Recent snapshots kept for `/snapshot.json?since=<id>` (their groups only: tasks and
+/// timeline dropped).
+pub const HISTORY: usize = 16;
+
+/// Task names that keep their own `task` label in `/metrics`; the others are summed into
+/// `task="other"` per type, so a fleet's series stay bounded.
+pub const METRIC_NAMES: usize = 50;

@@ -1,0 +1,2 @@
+#[memscope::main(serve = "localhost")]
+async fn main() {}
