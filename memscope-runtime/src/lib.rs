@@ -36,6 +36,7 @@ pub use hook::allocator::TrackingAllocator;
 pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
 pub use hook::thread::current_task_id;
+pub use report::every::REPORT_EVERY_ENV;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub use report::figures::DEFAULT_METRIC_NAMES;
 #[cfg(feature = "pprof")]

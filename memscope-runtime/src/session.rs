@@ -115,6 +115,27 @@ impl SessionOptions {
     }
 }
 
+/// Rewrites the session's `report` at the interval `MEMSCOPE_REPORT_EVERY` names, if set;
+/// a bad value or a missing report is a line on stderr.
+fn start_periodic(report: Option<&(PathBuf, ReportFormat)>) -> Option<report::every::Periodic> {
+    use report::every::{parse_every, REPORT_EVERY_ENV};
+    let every = std::env::var(REPORT_EVERY_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())?;
+    let Some(interval) = parse_every(&every) else {
+        eprintln!("memscope: {REPORT_EVERY_ENV}=`{every}` is not an interval; give e.g. `30s`, `500ms` or `5m`");
+        return None;
+    };
+    let Some((path, format)) = report else {
+        eprintln!(
+            "memscope: {REPORT_EVERY_ENV} is set but no report is asked for; set `MEMSCOPE_REPORT` \
+             (or `report = \"…\"`) too"
+        );
+        return None;
+    };
+    report::every::start(path.clone(), *format, interval)
+}
+
 /// The live endpoint a session runs, if built.
 #[cfg(feature = "serve")]
 type Endpoint = crate::serve::Server;
@@ -172,6 +193,7 @@ pub struct Session {
     start_error: Option<Error>,
     stop_sampler: bool,
     endpoint: Option<Endpoint>,
+    periodic: Option<report::every::Periodic>,
     done: bool,
 }
 
@@ -275,12 +297,14 @@ impl Session {
         }
         OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let endpoint = start_endpoint(options.serve.as_deref());
+        let periodic = start_periodic(report.as_ref());
         Session {
             summary: options.summary,
             report,
             start_error,
             stop_sampler,
             endpoint,
+            periodic,
             done: false,
         }
     }
@@ -307,6 +331,9 @@ impl Session {
         let at_signal = crate::shutdown::disarm();
         if self.stop_sampler {
             sampler::stop();
+        }
+        if let Some(periodic) = self.periodic.take() {
+            periodic.stop();
         }
         sampler::sample_now();
         let snap = snapshot();

@@ -6,6 +6,8 @@
 //! by file ending), [`MemorySnapshot::write_to`] (to any `Write`), and `Display` (the
 //! text summary).
 
+/// The report rewritten at an interval (`MEMSCOPE_REPORT_EVERY`).
+pub(crate) mod every;
 /// The figures the Prometheus exposition and the `metrics` publisher share.
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub(crate) mod figures;
@@ -92,7 +94,16 @@ pub(crate) fn write_file(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(unwritable(path))?;
     }
-    fs::write(path, body).map_err(unwritable(path))
+    // Atomically: a temporary file beside it, renamed over it, so a reader (a person
+    // reloading the page, a script polling the file) never sees half a report.
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    let written = fs::write(&temporary, body).and_then(|()| fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written.map_err(unwritable(path))
 }
 
 impl MemorySnapshot {
