@@ -10,7 +10,7 @@
 //!
 //! ```sh
 //! cargo run --release --example service
-//! curl -s localhost:6060/metrics | grep memscope_type_live_bytes
+//! curl -s localhost:6060/metrics | grep memscope_task_type_live_bytes
 //! go tool pprof -top http://localhost:6060/debug/pprof/heap
 //! ```
 

@@ -17,10 +17,29 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `service` example, running with its endpoint on a port the system chose.
+/// The `service` example, running with its endpoint on a port the system chose; killed
+/// if the test fails before it is stopped.
 struct Service {
     child: Child,
     addr: SocketAddr,
+}
+
+/// A child process killed and waited for when dropped (a failed assertion must not leave
+/// a loaded service or a Prometheus server running).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Service {
@@ -35,18 +54,28 @@ impl Service {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                let rest = l.strip_prefix("memscope: serving http://")?;
-                rest.split('/').next()?.parse().ok()
-            })
+        // Its stderr is read on a thread (and drained to the end, so it never blocks on a
+        // full pipe); the address it serves on must come within a minute.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (said, where_) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let addr = line
+                    .strip_prefix("memscope: serving http://")
+                    .and_then(|rest| rest.split('/').next()?.parse::<SocketAddr>().ok());
+                if let Some(addr) = addr {
+                    let _ = said.send(addr);
+                }
+            }
+        });
+        let mut service = Service {
+            child,
+            addr: "127.0.0.1:0".parse().unwrap(),
+        };
+        service.addr = where_
+            .recv_timeout(Duration::from_secs(60))
             .expect("the service never said where it serves");
-        // Keep draining its stderr so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Service { child, addr }
+        service
     }
 
     /// SIGTERM, as a service manager sends (SIGINT may be ignored by a test run in the
@@ -176,7 +205,7 @@ fn prometheus_scrapes_the_service_and_reads_back_the_exact_figures() {
     );
     std::fs::write(&config, scrape).unwrap();
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut server = Command::new(prometheus)
+    let server = Command::new(prometheus)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
@@ -188,6 +217,7 @@ fn prometheus_scrapes_the_service_and_reads_back_the_exact_figures() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let server = Killed(server);
 
     // Wait for a few scrapes, then take the latest one both series have.
     let live = r#"memscope_task_type_live_bytes{task_type="network"}"#;
@@ -227,8 +257,7 @@ fn prometheus_scrapes_the_service_and_reads_back_the_exact_figures() {
         "allocated bytes of scrape {id}"
     );
     assert!(allocated_bytes > 0, "the load ran");
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     service.interrupt();
 }
 

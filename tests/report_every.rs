@@ -53,14 +53,14 @@ fn the_report_is_rewritten_whole_at_the_interval() {
         let snap = wait_for(&path, round * 1000);
         assert!(snap.id > 0);
     }
+    drop(kept);
+    let end = session.end(); // stops the rewriter, then writes the last report
+    assert!(end.report.unwrap().is_ok());
+    wait_for(&path, 0);
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-    drop(kept);
-    let end = session.end();
-    assert!(end.report.unwrap().is_ok());
-    wait_for(&path, 0);
 }

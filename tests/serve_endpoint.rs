@@ -72,8 +72,12 @@ fn every_route_answers_from_one_exact_snapshot() {
     assert_eq!(holder.retained_bytes, 10_000);
     assert!(snap.id > 0);
 
-    // What changed since: 5 more holders of 200 B each.
+    // What changed since: 5 more holders of 200 B each; 20 scrapes in between (a
+    // scraper every second) do not push the poller's snapshot out.
     let more = leave_memory(5, 200);
+    for _ in 0..20 {
+        assert_eq!(get(addr, "/metrics", "").status, 200);
+    }
     let diff = get(addr, &format!("/snapshot.json?since={}", snap.id), "");
     assert_eq!(diff.status, 200, "{}", diff.text());
     let diff: serde_json::Value = serde_json::from_slice(&diff.body).unwrap();
@@ -164,6 +168,13 @@ fn bad_input_never_takes_it_down_nor_touches_the_programs_figures() {
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET"));
 
+    // A page rebinding its name to 127.0.0.1 is refused: a loopback Host only.
+    let rebound = send(
+        addr,
+        b"GET /snapshot.json HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(rebound.status, 421);
+
     // Garbage bytes: answered 400 or closed, never a crash.
     let mut garbage = TcpStream::connect(addr).unwrap();
     garbage
@@ -189,7 +200,7 @@ fn bad_input_never_takes_it_down_nor_touches_the_programs_figures() {
 
     // Half-closed sockets: a request then EOF is still answered; EOF alone is dropped.
     let mut half = TcpStream::connect(addr).unwrap();
-    half.write_all(b"GET /report.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    half.write_all(b"GET /report.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     half.shutdown(Shutdown::Write).unwrap();
     let mut raw = Vec::new();

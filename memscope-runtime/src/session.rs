@@ -109,6 +109,13 @@ impl SessionOptions {
     /// Serve the live endpoint at `addr` while the session runs (needs the `serve`
     /// feature; see `memscope::serve`). The `MEMSCOPE_SERVE` environment variable
     /// overrides it, and starts the endpoint even when this is not called.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// let opts = memscope::SessionOptions::new().serve("127.0.0.1:6060").summary(false);
+    /// # let _ = opts;
+    /// ```
     pub fn serve(mut self, addr: impl Into<String>) -> Self {
         self.serve = Some(addr.into());
         self

@@ -43,7 +43,8 @@ pub fn send(addr: SocketAddr, request: &[u8]) -> Answer {
 
 /// `GET path` with `extra` header lines (each ending in `\r\n`), connection closed after.
 pub fn get(addr: SocketAddr, path: &str, extra: &str) -> Answer {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n");
     send(addr, request.as_bytes())
 }
 

@@ -37,7 +37,7 @@ fn cpu() -> Duration {
 /// One GET, answer read to its end; the body's length.
 fn scrape(addr: SocketAddr, path: &str) -> usize {
     let mut conn = TcpStream::connect(addr).expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     conn.write_all(request.as_bytes()).expect("send");
     let mut answer = Vec::new();
     conn.read_to_end(&mut answer).expect("read");

@@ -145,8 +145,8 @@ impl fmt::Display for Error {
                  with the `MEMSCOPE_SERVE` environment variable (e.g. `MEMSCOPE_SERVE=127.0.0.1:6061`)"
             ),
             Error::ServeNotBuilt => f.write_str(
-                "`MEMSCOPE_SERVE` is set but this build of memscope has no endpoint; turn on \
-                 its `serve` feature (`memscope = { version = \"…\", features = [\"serve\"] }`)",
+                "the live endpoint was asked for (`MEMSCOPE_SERVE` or `serve = …`) but this build \
+                 of memscope has none; turn on its `serve` feature (`memscope = { version = \"…\", features = [\"serve\"] }`)",
             ),
         }
     }

@@ -224,6 +224,7 @@ pub fn is_running() -> bool {
 
 /// The sampler thread: a sample, then a [`pause`], until `stop` is set.
 fn run(interval: Duration, stop: &AtomicBool) {
+    crate::hook::own_thread();
     // Everything this thread allocates is memscope's own.
     let _internal = thread::internal();
     let mut buf = Vec::new();

@@ -5,7 +5,7 @@
 //! through the facade gets memscope's with no endpoint of its own.
 
 use crate::hook::thread;
-use crate::report::figures::{self, Family, Kind, Unit, Value, DEFAULT_METRIC_NAMES};
+use crate::report::figures::{self, Family, KeptNames, Kind, Unit, Value, DEFAULT_METRIC_NAMES};
 use crate::view::snapshot::{take, Detail};
 use ::metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
 use std::collections::HashSet;
@@ -37,13 +37,10 @@ static METADATA: Metadata<'static> =
 /// - the facade's counters are integers, so poll time
 ///   (`…_poll_duration_seconds_total`, fractional seconds) is published as a gauge of the
 ///   same name;
-/// - the facade cannot delete a series. When a name leaves the kept set (others now hold
-///   more) its figures go into its type's `task="other"` series, its gauges are set to 0
-///   once (so the gauges of a type's names still add up to its type's), and its counters
-///   keep their last value (their rate is 0 from then; `other`'s counters jump by what
-///   the name had counted). Configure the exporter to forget idle series (in
-///   metrics-exporter-prometheus, `PrometheusBuilder::idle_timeout`) to drop such names.
-///   The per-type families never lose a series: they are the ones to sum and alert on.
+/// - the facade cannot delete a series, and need not: the names kept apart are taken by
+///   live bytes while there is room and then kept for the publisher's life (names seen
+///   after that go to their type's `task="other"`), so no name moves between its own
+///   series and `other` and no counter falls.
 ///
 /// The names already end in their unit (`_bytes`, `_seconds`): leave an exporter's unit
 /// suffixes off. The thread is named `memscope-metrics`; what it allocates (snapshots,
@@ -130,13 +127,15 @@ impl Drop for MetricsPublisher {
 
 /// The publisher thread: a publication, then a pause of `interval`, until `stop` is set.
 fn run(interval: Duration, max_names: usize, stop: &AtomicBool) {
+    crate::hook::own_thread();
     // Everything this thread allocates is memscope's own.
     let _internal = thread::internal();
     let mut gauges = HashSet::new();
     let mut described = false;
+    let mut names = KeptNames::new(max_names);
     // Acquire: pairs with the store in `drop`.
     while !stop.load(Ordering::Acquire) {
-        let families = figures::figures(&take(Detail::Groups), max_names);
+        let families = figures::figures_kept(&take(Detail::Groups), &mut names);
         ::metrics::with_recorder(|recorder| {
             if !described {
                 describe(recorder, &families);
@@ -263,7 +262,7 @@ mod tests {
     }
 
     #[test]
-    fn a_name_leaving_the_kept_set_reads_zero_and_its_counters_stay() {
+    fn a_name_dropped_from_the_figures_reads_zero_and_its_counters_stay() {
         const LIVE: &str = "memscope_task_name_live_bytes";
         const ALLOCATED: &str = "memscope_task_name_allocated_bytes_total";
         let net = TaskType::NetworkIntensive;

@@ -33,6 +33,15 @@ pub(crate) mod record;
 pub(crate) mod signals;
 pub(crate) mod thread;
 
+/// Called first on each of memscope's own threads (sampler, endpoint, report rewriter,
+/// metrics publisher, signal watcher): SIGINT and SIGTERM are never delivered to it, so
+/// the signal handler, which holds its thread until the watcher took its snapshot, never
+/// runs on a memscope thread that may hold a lock that snapshot needs.
+pub(crate) fn own_thread() {
+    #[cfg(target_os = "linux")]
+    signals::keep_off_this_thread();
+}
+
 /// Whether allocations reach memscope's `TrackingAllocator` (it is the
 /// `#[global_allocator]`, directly or wrapped). Not on the hot path: it allocates a probe
 /// block to see where it is counted.

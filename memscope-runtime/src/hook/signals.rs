@@ -24,8 +24,6 @@ use std::time::Duration;
 
 /// Write end of the pipe the handler writes to; -1 until [`watch`] made it.
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
-/// The watcher thread's id (`gettid`): a handler run on it must not wait for it.
-static WATCHER_TID: AtomicI32 = AtomicI32::new(0);
 /// Signals that arrived, and signals the watcher has released the handler of: a handler
 /// holds on while the second is below its own number in the first.
 static ARRIVED: AtomicU64 = AtomicU64::new(0);
@@ -42,19 +40,32 @@ extern "C" fn on_signal(signal: c_int) {
     let fd = PIPE_WRITE.load(Relaxed);
     let byte = signal as u8;
     let ticket = ARRIVED.fetch_add(1, AcqRel) + 1;
-    // SAFETY: `write(2)`, `gettid`, `clock_gettime`, `sched_yield` and reading/writing
-    // `errno` are async-signal-safe; `byte` and `now` are valid buffers for the calls;
-    // errno is put back so the interrupted code sees its own.
+    // SAFETY: `write(2)`, `clock_gettime` and reading/writing `errno` are
+    // async-signal-safe; `sched_yield` is a plain Linux system call with no state in user
+    // space; `byte` is a valid one-byte buffer; errno is put back so the interrupted code
+    // sees its own. The handler never runs on the watcher (or any memscope thread: they
+    // block these signals), so the thread it holds is never the one that releases it.
     unsafe {
         let errno = *libc::__errno_location();
         libc::write(fd, std::ptr::addr_of!(byte).cast(), 1);
-        if libc::gettid() != WATCHER_TID.load(Relaxed) {
-            let deadline = monotonic_ns() + HOLD_AT_MOST.as_nanos() as u64;
-            while RELEASED.load(Acquire) < ticket && monotonic_ns() < deadline {
-                libc::sched_yield();
-            }
+        let deadline = monotonic_ns() + HOLD_AT_MOST.as_nanos() as u64;
+        while RELEASED.load(Acquire) < ticket && monotonic_ns() < deadline {
+            libc::sched_yield();
         }
         *libc::__errno_location() = errno;
+    }
+}
+
+/// Blocks SIGINT and SIGTERM on the calling thread (see `hook::own_thread`).
+pub(crate) fn keep_off_this_thread() {
+    // SAFETY: `set` is initialised by `sigemptyset` before use; `pthread_sigmask` only
+    // changes this thread's mask; a null old-mask pointer is allowed.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -147,8 +158,7 @@ fn start(callback: fn(c_int, bool)) -> bool {
     let spawned = std::thread::Builder::new()
         .name("memscope-signals".into())
         .spawn(move || {
-            // SAFETY: `gettid` has no preconditions.
-            WATCHER_TID.store(unsafe { libc::gettid() }, Relaxed);
+            keep_off_this_thread();
             watch_pipe(read_fd, callback)
         });
     if spawned.is_err() {

@@ -70,6 +70,7 @@ pub(crate) fn start(path: PathBuf, format: ReportFormat, every: Duration) -> Opt
     let thread = std::thread::Builder::new()
         .name("memscope-report-every".into())
         .spawn(move || {
+            crate::hook::own_thread();
             let _internal = thread::internal();
             let mut said = false;
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {

@@ -94,10 +94,18 @@ pub(crate) fn write_file(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(unwritable(path))?;
     }
-    // Atomically: a temporary file beside it, renamed over it, so a reader (a person
-    // reloading the page, a script polling the file) never sees half a report.
+    // A device, a pipe or a link (`/dev/stdout`, a FIFO) is written in place.
+    let regular = fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
+    if !regular {
+        return fs::write(path, body).map_err(unwritable(path));
+    }
+    // Atomically: a temporary file beside it (one name per write), renamed over it, so a
+    // reader (a person reloading the page, a script polling the file) never sees half a
+    // report, and two writers never share a temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
+    temporary.push(format!(".{}-{write}.tmp", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
     let written = fs::write(&temporary, body).and_then(|()| fs::rename(&temporary, path));
     if written.is_err() {

@@ -8,7 +8,7 @@
 //! by the encoder (`\`, `"`, newline), so any task name is safe.
 
 use crate::hook::thread;
-use crate::report::figures::{self, Family, Kind, Unit, Value, DEFAULT_METRIC_NAMES};
+use crate::report::figures::{self, Family, KeptNames, Kind, Unit, Value, DEFAULT_METRIC_NAMES};
 use crate::view::snapshot::MemorySnapshot;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{prometheus_text, text, DescriptorEncoder, EncodeMetric};
@@ -87,9 +87,19 @@ impl Exposition {
 /// The exposition of `snapshot`'s figures in `format`, with `max_names` task names kept
 /// apart (the rest of each type as `task="other"`).
 pub(crate) fn render(snapshot: &MemorySnapshot, format: Exposition, max_names: usize) -> String {
+    render_kept(snapshot, format, &mut KeptNames::new(max_names))
+}
+
+/// The exposition of `snapshot` in `format` for one scrape of a series: the task names
+/// `names` keeps apart (the same from scrape to scrape, so no counter falls).
+pub(crate) fn render_kept(
+    snapshot: &MemorySnapshot,
+    format: Exposition,
+    names: &mut KeptNames,
+) -> String {
     let _internal = thread::internal();
     let mut registry = Registry::with_prefix(figures::PREFIX);
-    registry.register_collector(Box::new(Figures(figures::figures(snapshot, max_names))));
+    registry.register_collector(Box::new(Figures(figures::figures_kept(snapshot, names))));
     let mut out = String::new();
     let written = match format {
         Exposition::Text => prometheus_text::encode(&mut out, &registry),

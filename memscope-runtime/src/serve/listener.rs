@@ -4,9 +4,8 @@
 
 use crate::hook::thread;
 use crate::serve::connections::Connections;
-use crate::serve::history::History;
-use crate::serve::limits::{HEADER_READ_TIMEOUT, MAX_REQUEST_HEAD};
-use crate::serve::routes;
+use crate::serve::limits::{CONNECTION_LIFETIME, HEADER_READ_TIMEOUT, MAX_REQUEST_HEAD};
+use crate::serve::routes::{self, State};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -18,15 +17,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// What the connections of one endpoint share (on its one thread).
-#[derive(Default)]
 struct Shared {
-    history: RefCell<History>,
+    routes: State,
     connections: RefCell<Connections>,
 }
 
 /// Runs the endpoint on `listener` (already bound, non-blocking) until `stop` fires or
-/// its sender is dropped... which a detached endpoint's never is.
+/// its sender is dropped (a detached endpoint's never is).
 pub(crate) fn run(listener: std::net::TcpListener, stop: oneshot::Receiver<()>) {
+    crate::hook::own_thread();
     let _internal = thread::internal();
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -47,7 +46,11 @@ async fn accept(listener: std::net::TcpListener, mut stop: oneshot::Receiver<()>
     let Ok(listener) = TcpListener::from_std(listener) else {
         return;
     };
-    let shared = Rc::new(Shared::default());
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    let shared = Rc::new(Shared {
+        routes: State::new(loopback),
+        connections: RefCell::default(),
+    });
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -63,12 +66,13 @@ async fn accept(listener: std::net::TcpListener, mut stop: oneshot::Receiver<()>
     }
 }
 
-/// Serves one connection until it ends, fails, or is closed to admit a newer one.
+/// Serves one connection until it ends, fails, is closed to admit a newer one, or has
+/// lived [`CONNECTION_LIFETIME`].
 async fn connection(stream: TcpStream, shared: Rc<Shared>) {
     let (id, close) = shared.connections.borrow_mut().admit();
     let for_requests = Rc::clone(&shared);
     let service = service_fn(move |req| {
-        let response = routes::answer(&req, &for_requests.history);
+        let response = routes::answer(&req, &for_requests.routes);
         async move { Ok::<_, Infallible>(response) }
     });
     let mut builder = http1::Builder::new();
@@ -81,6 +85,7 @@ async fn connection(stream: TcpStream, shared: Rc<Shared>) {
     tokio::select! {
         _ = served => {}
         _ = close.notified() => {}
+        _ = tokio::time::sleep(CONNECTION_LIFETIME) => {}
     }
     shared.connections.borrow_mut().remove(id);
 }

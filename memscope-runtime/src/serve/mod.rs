@@ -4,15 +4,18 @@
 //!
 //! One thread of its own runs a single-thread tokio runtime with hyper: never the
 //! application's runtime, its allocations all charged to memscope's own bucket. Safe by
-//! default: loopback unless another address is given (then a warning line), GET only,
-//! request heads of at most [`MAX_REQUEST_HEAD`](limits::MAX_REQUEST_HEAD) bytes read
-//! within [`HEADER_READ_TIMEOUT`](limits::HEADER_READ_TIMEOUT), at most
-//! [`MAX_CONNECTIONS`](limits::MAX_CONNECTIONS) open (a new one closes the oldest). Each
+//! default: loopback unless another address is given (then a warning line; on loopback
+//! only a loopback `Host` is answered, so a web page cannot rebind its name to read it),
+//! GET only, request heads of at most [`MAX_REQUEST_HEAD`](limits::MAX_REQUEST_HEAD)
+//! bytes read within [`HEADER_READ_TIMEOUT`](limits::HEADER_READ_TIMEOUT), at most
+//! [`MAX_CONNECTIONS`](limits::MAX_CONNECTIONS) open (a new one closes the oldest), each
+//! for at most [`CONNECTION_LIFETIME`](limits::CONNECTION_LIFETIME). Each
 //! answer comes from one snapshot taken for it: the same figures as
 //! [`snapshot()`](crate::snapshot) at that moment, and taking it stops a tracked task no
 //! longer than any snapshot does. Memory: the history of
-//! [`HISTORY`](limits::HISTORY) snapshots' groups, plus one snapshot and one rendered
-//! answer per request in flight.
+//! [`HISTORY`](limits::HISTORY) snapshots' groups, plus the answers of at most
+//! [`MAX_CONNECTIONS`](limits::MAX_CONNECTIONS) connections not read yet, each for at
+//! most [`CONNECTION_LIFETIME`](limits::CONNECTION_LIFETIME).
 
 mod address;
 mod connections;
@@ -79,7 +82,7 @@ impl Drop for Server {
 /// use std::io::{Read, Write};
 /// let server = memscope::serve("127.0.0.1:0")?;
 /// let mut conn = std::net::TcpStream::connect(server.addr()).unwrap();
-/// conn.write_all(b"GET /report.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+/// conn.write_all(b"GET /report.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
 /// let mut answer = String::new();
 /// conn.read_to_string(&mut answer).unwrap();
 /// assert!(answer.starts_with("HTTP/1.1 200 OK"));

@@ -83,7 +83,8 @@ fn fn_path(here_path: &str) -> String {
     let inner = here_path
         .rsplit_once("::")
         .map_or(here_path, |(fn_path, _)| fn_path);
-    let inner = inner.replace("::{{closure}}", "");
+    // A fn type's arrow is no bracket: `Wrapper<fn() -> u8>`.
+    let inner = inner.replace("::{{closure}}", "").replace("->", "→");
     let (qualified_self, rest) = match inner.strip_prefix('<') {
         Some(tail) => split_qualified(tail),
         None => ("", inner.as_str()),

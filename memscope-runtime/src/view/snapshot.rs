@@ -2,20 +2,17 @@
 
 use crate::base::config::Config;
 use crate::base::counters::HeapCounters;
-use crate::base::name::TaskName;
 use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::books::sampler::{self, TimelineSample};
-use crate::books::shard::Shard;
 use crate::books::store;
-use crate::hook::record::TaskRecord;
 use crate::hook::{clock, outside, thread};
 use crate::view::inclusive::{self, Detached, HeldExtra};
+use crate::view::scan;
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
@@ -111,7 +108,7 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     let id = TAKEN.fetch_add(1, Relaxed) + 1;
     let now_ns = clock::now_ns();
     if detail == Detail::Groups {
-        return groups_only(id, now_ns);
+        return scan::groups_only(id, now_ns);
     }
     let mut tasks: Vec<(TaskMemoryProfile, HeldExtra)> = Vec::new();
     let mut detached: Vec<Detached> = Vec::new();
@@ -119,7 +116,7 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
     let (mut folded_tasks, mut tasks_started) = (0, 0);
     store::for_each_shard(|shard| {
-        each_record(shard, |rec| {
+        scan::each_record(shard, |rec| {
             let reading = rec.read();
             let mut profile = TaskMemoryProfile::new(rec, &reading, now_ns);
             profile.label = shard.labels.get(&rec.id).map(|l| l.to_string());
@@ -171,123 +168,7 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     }
 }
 
-/// One shard's groups in [`groups_only`], by type and name address.
-type ShardGroups<'s> =
-    HashMap<(TaskType, (u8, usize, usize)), (&'s TaskName, GroupProfile), ByAddress>;
-
-/// [`Detail::Groups`]: each shard's records added up per `(type, name)` under its lock
-/// (no string per task), then merged by displayed name as the full snapshot does.
-fn groups_only(id: u64, now_ns: u64) -> MemorySnapshot {
-    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
-    let (mut folded_tasks, mut tasks_started, mut running, mut retaining) = (0, 0, 0, 0);
-    store::for_each_shard(|shard| {
-        // Keyed by where the name is (its text's address): no hashing of text per task.
-        let mut local: ShardGroups = HashMap::default();
-        each_record(shard, |rec| {
-            let reading = rec.read();
-            running += u64::from(!reading.outcome.is_finished());
-            local
-                .entry((rec.task_type, rec.name.address()))
-                .or_insert_with(|| (&rec.name, GroupProfile::default()))
-                .1
-                .add(&reading, now_ns);
-        });
-        for ((ty, _), (name, g)) in local {
-            group_of(&mut groups, ty, &name.to_string()).merge(&g);
-        }
-        let folded =
-            shard.folded_groups(|_, (_, live_count)| retaining += u64::from(live_count > 0));
-        for g in folded {
-            group_of(&mut groups, g.task_type, &g.name).merge(&g);
-        }
-        folded_tasks += shard.folded_tasks;
-        tasks_started += shard.started;
-    });
-    MemorySnapshot {
-        schema_version: SCHEMA_VERSION,
-        id,
-        taken_at: Duration::from_nanos(now_ns),
-        tasks: Vec::new(),
-        groups: groups.into_values().collect(),
-        untracked: outside::untracked_counters(),
-        tracker: outside::tracker_counters(),
-        tasks_started,
-        tasks_running: running,
-        max_tasks_running: store::peak_running(),
-        folded_tasks,
-        folded_retaining_tasks: retaining,
-        retention: Config::current().retention() as u64,
-        timeline: Vec::new(),
-    }
-}
-
-/// Calls `f` with each record of `shard`. Records are scattered over the heap and reading
-/// one stalls on memory: the record `AHEAD` places on, and the cell of the one half as
-/// far, are fetched while `f` reads this one, so the misses overlap instead of following
-/// one another (a `/metrics` scrape of 100,000 live tasks: 54 → 9 ms, BENCHMARKS.md).
-fn each_record<'s>(shard: &'s Shard, mut f: impl FnMut(&'s Arc<TaskRecord>)) {
-    const AHEAD: usize = 32;
-    let records: Vec<&Arc<TaskRecord>> = shard.records().collect();
-    for (i, rec) in records.iter().enumerate() {
-        if let Some(next) = records.get(i + AHEAD) {
-            prefetch(Arc::as_ptr(next).cast(), 3);
-        }
-        if let Some(next) = records.get(i + AHEAD / 2) {
-            prefetch(std::ptr::from_ref(next.cell).cast(), 1);
-        }
-        f(rec);
-    }
-}
-
-/// Asks the CPU to bring the `lines` cache lines at `p` in; no effect on other targets.
-#[inline(always)]
-fn prefetch(p: *const u8, lines: usize) {
-    #[cfg(target_arch = "x86_64")]
-    for line in 0..lines {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint: it never faults nor reads into the program, whatever
-        // the address (`wrapping_add` keeps the computation itself defined).
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64).cast())
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, lines);
-}
-
-/// Hashes the `(type, address)` keys of [`groups_only`] with one multiply.
-#[derive(Default)]
-struct ByAddress;
-
-impl std::hash::BuildHasher for ByAddress {
-    type Hasher = AddressHasher;
-    fn build_hasher(&self) -> AddressHasher {
-        AddressHasher(0)
-    }
-}
-
-/// See [`ByAddress`].
-struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn write_usize(&mut self, x: usize) {
-        self.write_u64(x as u64);
-    }
-}
-
-fn group_of<'a>(
+pub(crate) fn group_of<'a>(
     groups: &'a mut BTreeMap<(TaskType, String), GroupProfile>,
     ty: TaskType,
     name: &str,
@@ -367,5 +248,71 @@ impl MemorySnapshot {
     /// ```
     pub fn inclusive_heap(&self, id: TaskId) -> HeapCounters {
         self.task(id).map(|t| t.inclusive).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::tracked::Tracked;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    fn run<F: Future>(fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn a_groups_only_snapshot_has_the_full_ones_groups_and_totals() {
+        // Held, finished and running tasks of several names and types, some named alike
+        // by different strings (merged by text in both).
+        let owned = String::from("groups-only-b");
+        let mut held = Vec::new();
+        for i in 0..50u64 {
+            let name: std::borrow::Cow<'static, str> = match i % 3 {
+                0 => "groups-only-a".into(),
+                1 => owned.clone().into(),
+                _ => "groups-only-b".into(),
+            };
+            let ty = if i % 2 == 0 {
+                TaskType::IoIntensive
+            } else {
+                TaskType::Background
+            };
+            run(Tracked::new(async { vec![1u8; 10] }, name.clone(), ty));
+            // Polled once and kept: running.
+            let mut running = Box::pin(Tracked::new(std::future::pending::<()>(), name, ty));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(running.as_mut().poll(&mut cx).is_pending());
+            held.push(running);
+        }
+        let full = snapshot();
+        let groups = take(Detail::Groups);
+        assert!(groups.tasks.is_empty() && groups.id > full.id);
+        let ours = |s: &MemorySnapshot| -> Vec<GroupProfile> {
+            let mut g: Vec<_> = s
+                .groups
+                .iter()
+                .filter(|g| g.name.starts_with("groups-only"))
+                .cloned()
+                .collect();
+            for g in &mut g {
+                // Lifetimes run on between the two snapshots.
+                g.sum_lifetime = Duration::ZERO;
+            }
+            g
+        };
+        assert_eq!(ours(&groups), ours(&full));
+        assert_eq!(ours(&full).iter().map(|g| g.task_count).sum::<u64>(), 100);
+        assert_eq!(groups.tasks_started, full.tasks_started);
+        assert_eq!(groups.folded_tasks, full.folded_tasks);
+        assert_eq!(groups.folded_retaining_tasks, full.folded_retaining_tasks);
+        drop(held);
     }
 }

@@ -9,7 +9,9 @@
 //! - per task type, `memscope_task_type_*{task_type}`: one series for each of the six
 //!   types, always present, equal to [`MemorySnapshot::by_type`] exactly;
 //! - per task name, `memscope_task_name_*{task_type, task}`: the `max_names` groups with
-//!   the most live bytes keep their name (ties: most bytes allocated, then by name); every
+//!   the most live bytes keep their name (ties: most bytes allocated, then by name; across
+//!   the scrapes of an endpoint or the rounds of a publisher, those taken while there was
+//!   room are kept for good, so no counter falls: [`KeptNames`]); every
 //!   other group of a type is summed into the series `task="other"` of that type (a group
 //!   literally named `other`, and the books' own `(other names)`, always are). So a family
 //!   has at most `max_names` + 6 series, whatever the program names its tasks, and the
@@ -21,6 +23,7 @@
 
 mod names;
 mod sets;
+pub(crate) use names::KeptNames;
 
 use crate::base::task::TaskType;
 use crate::view::snapshot::MemorySnapshot;
@@ -116,8 +119,16 @@ pub(crate) struct Series {
     pub value: Value,
 }
 
-/// The figures of `snapshot`, with `max_names` task names kept apart (see the module).
+/// The figures of `snapshot`, with `max_names` task names kept apart (see the module), for
+/// a one-off rendering.
+#[cfg(test)]
 pub(crate) fn figures(snapshot: &MemorySnapshot, max_names: usize) -> Vec<Family> {
+    figures_kept(snapshot, &mut KeptNames::new(max_names))
+}
+
+/// The figures of `snapshot`, with the task names `names` keeps apart, for one of a
+/// series of renderings (see [`KeptNames`]).
+pub(crate) fn figures_kept(snapshot: &MemorySnapshot, names: &mut KeptNames) -> Vec<Family> {
     let mut out = process_families(snapshot);
     let types: Vec<_> = TaskType::ALL
         .into_iter()
@@ -130,7 +141,7 @@ pub(crate) fn figures(snapshot: &MemorySnapshot, max_names: usize) -> Vec<Family
         .collect();
     let help = "every task of one task type.";
     out.extend(sets::families("task_type", help, &types));
-    let names: Vec<_> = names::name_sets(snapshot, max_names)
+    let names: Vec<_> = names::name_sets(snapshot, names)
         .into_iter()
         .map(|(name, g)| {
             let labels = vec![

@@ -7,12 +7,34 @@ use crate::books::aggregate::GroupProfile;
 use crate::books::shard::OTHER_NAMES;
 use crate::view::snapshot::MemorySnapshot;
 use std::cmp::Reverse;
+use std::collections::BTreeSet;
 
-/// The groups of `snapshot` as `(task label value, figures)`: the `max_names` kept ones
-/// in rank order, then each type's `other` sum (only for types with anything in it).
+/// The names that keep their own label, across the renderings of one series (an
+/// endpoint's scrapes, a publisher's rounds): at most `max`, taken by live bytes while
+/// there is room and never given up, so no name moves between its own series and
+/// `other` and no counter ever falls. A one-off rendering starts from an empty set.
+#[derive(Debug)]
+pub(crate) struct KeptNames {
+    max: usize,
+    kept: BTreeSet<(TaskType, String)>,
+}
+
+impl KeptNames {
+    /// None kept yet; room for `max`.
+    pub(crate) fn new(max: usize) -> Self {
+        KeptNames {
+            max,
+            kept: BTreeSet::new(),
+        }
+    }
+}
+
+/// The groups of `snapshot` as `(task label value, figures)`: the kept ones (see
+/// [`KeptNames`]; new ones join by live bytes while there is room) in rank order, then
+/// each type's `other` sum (only for types with anything in it).
 pub(super) fn name_sets(
     snapshot: &MemorySnapshot,
-    max_names: usize,
+    names: &mut KeptNames,
 ) -> Vec<(String, GroupProfile)> {
     let reserved = |g: &GroupProfile| g.name == OTHER || g.name == OTHER_NAMES;
     let mut ranked: Vec<&GroupProfile> = snapshot.groups.iter().filter(|g| !reserved(g)).collect();
@@ -22,10 +44,20 @@ pub(super) fn name_sets(
             .cmp(&key(b))
             .then_with(|| (&a.name, a.task_type).cmp(&(&b.name, b.task_type)))
     });
-    let kept = &ranked[..max_names.min(ranked.len())];
+    let (mut kept, mut rest) = (Vec::new(), Vec::new());
+    for g in ranked {
+        let key = (g.task_type, g.name.clone());
+        if names.kept.contains(&key) || names.kept.len() < names.max && names.kept.insert(key) {
+            kept.push(g);
+        } else {
+            rest.push(g);
+        }
+    }
     let mut others: Vec<Option<GroupProfile>> = vec![None; TaskType::ALL.len()];
-    let rest = ranked[kept.len()..].iter().copied();
-    for g in rest.chain(snapshot.groups.iter().filter(|g| reserved(g))) {
+    for g in rest
+        .into_iter()
+        .chain(snapshot.groups.iter().filter(|g| reserved(g)))
+    {
         let at = TaskType::ALL
             .iter()
             .position(|t| *t == g.task_type)
@@ -51,7 +83,7 @@ mod tests {
             group(OTHER_NAMES, TaskType::IoIntensive, 100, 10),
             group("small", TaskType::IoIntensive, 10, 1),
         ]);
-        let sets = name_sets(&s, 5);
+        let sets = name_sets(&s, &mut KeptNames::new(5));
         let labels: Vec<_> = sets
             .iter()
             .map(|(n, g)| (n.as_str(), g.live_bytes))
@@ -66,7 +98,31 @@ mod tests {
             group("y", TaskType::Background, 200, 0),
             group("x", TaskType::Background, 100, 0),
         ]);
-        let kept: Vec<_> = name_sets(&s, 2).into_iter().map(|(n, _)| n).collect();
+        let kept: Vec<_> = name_sets(&s, &mut KeptNames::new(2))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(kept, ["y", "x", OTHER]);
+    }
+
+    #[test]
+    fn a_kept_name_is_never_given_up_so_no_counter_falls() {
+        let net = TaskType::NetworkIntensive;
+        let mut names = KeptNames::new(1);
+        let first = with_groups(vec![group("a", net, 1000, 600), group("b", net, 500, 100)]);
+        let labels = |sets: Vec<(String, GroupProfile)>| -> Vec<(String, u64)> {
+            sets.into_iter()
+                .map(|(n, g)| (n, g.heap.allocated_bytes))
+                .collect()
+        };
+        let one = labels(name_sets(&first, &mut names));
+        assert_eq!(one, [("a".to_owned(), 1000), (OTHER.to_owned(), 500)]);
+        // b now holds far more: it still stays in `other`, which only grows.
+        let second = with_groups(vec![
+            group("a", net, 1000, 300),
+            group("b", net, 5000, 4000),
+        ]);
+        let two = labels(name_sets(&second, &mut names));
+        assert_eq!(two, [("a".to_owned(), 1000), (OTHER.to_owned(), 5000)]);
     }
 }

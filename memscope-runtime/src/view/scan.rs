@@ -1,0 +1,132 @@
+//! Reading the shards' records fast: the groups-only snapshot (`/metrics`, the `metrics`
+//! publisher) and the prefetching walk both kinds of snapshot use.
+
+use crate::base::config::Config;
+use crate::base::name::TaskName;
+use crate::base::task::TaskType;
+use crate::books::aggregate::GroupProfile;
+use crate::books::shard::Shard;
+use crate::books::store;
+use crate::hook::outside;
+use crate::hook::record::TaskRecord;
+use crate::view::snapshot::{group_of, MemorySnapshot, SCHEMA_VERSION};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One shard's groups in [`groups_only`], by type and name address.
+type ShardGroups<'s> =
+    HashMap<(TaskType, (u8, usize, usize)), (&'s TaskName, GroupProfile), ByAddress>;
+
+/// [`Detail::Groups`]: each shard's records added up per `(type, name)` under its lock
+/// (no string per task), then merged by displayed name as the full snapshot does.
+pub(crate) fn groups_only(id: u64, now_ns: u64) -> MemorySnapshot {
+    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
+    let (mut folded_tasks, mut tasks_started, mut running, mut retaining) = (0, 0, 0, 0);
+    store::for_each_shard(|shard| {
+        // Keyed by where the name is (its text's address): no hashing of text per task.
+        let mut local: ShardGroups = HashMap::default();
+        each_record(shard, |rec| {
+            let reading = rec.read();
+            running += u64::from(!reading.outcome.is_finished());
+            local
+                .entry((rec.task_type, rec.name.address()))
+                .or_insert_with(|| (&rec.name, GroupProfile::default()))
+                .1
+                .add(&reading, now_ns);
+        });
+        for ((ty, _), (name, g)) in local {
+            group_of(&mut groups, ty, &name.to_string()).merge(&g);
+        }
+        let folded =
+            shard.folded_groups(|_, (_, live_count)| retaining += u64::from(live_count > 0));
+        for g in folded {
+            group_of(&mut groups, g.task_type, &g.name).merge(&g);
+        }
+        folded_tasks += shard.folded_tasks;
+        tasks_started += shard.started;
+    });
+    MemorySnapshot {
+        schema_version: SCHEMA_VERSION,
+        id,
+        taken_at: Duration::from_nanos(now_ns),
+        tasks: Vec::new(),
+        groups: groups.into_values().collect(),
+        untracked: outside::untracked_counters(),
+        tracker: outside::tracker_counters(),
+        tasks_started,
+        tasks_running: running,
+        max_tasks_running: store::peak_running(),
+        folded_tasks,
+        folded_retaining_tasks: retaining,
+        retention: Config::current().retention() as u64,
+        timeline: Vec::new(),
+    }
+}
+
+/// Calls `f` with each record of `shard`. Records are scattered over the heap and reading
+/// one stalls on memory: the record `AHEAD` places on, and the cell of the one half as
+/// far, are fetched while `f` reads this one, so the misses overlap instead of following
+/// one another (a `/metrics` scrape of 100,000 live tasks: see BENCHMARKS.md, "Service
+/// mode").
+pub(crate) fn each_record<'s>(shard: &'s Shard, mut f: impl FnMut(&'s Arc<TaskRecord>)) {
+    const AHEAD: usize = 32;
+    let records: Vec<&Arc<TaskRecord>> = shard.records().collect();
+    for (i, rec) in records.iter().enumerate() {
+        if let Some(next) = records.get(i + AHEAD) {
+            prefetch(Arc::as_ptr(next).cast(), 3);
+        }
+        if let Some(next) = records.get(i + AHEAD / 2) {
+            prefetch(std::ptr::from_ref(next.cell).cast(), 1);
+        }
+        f(rec);
+    }
+}
+
+/// Asks the CPU to bring the `lines` cache lines at `p` in; no effect on other targets.
+#[inline(always)]
+fn prefetch(p: *const u8, lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in 0..lines {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint: it never faults nor reads into the program, whatever
+        // the address (`wrapping_add` keeps the computation itself defined).
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64).cast())
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, lines);
+}
+
+/// Hashes the `(type, address)` keys of [`groups_only`] with one multiply.
+#[derive(Default)]
+struct ByAddress;
+
+impl std::hash::BuildHasher for ByAddress {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+/// See [`ByAddress`].
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
