@@ -107,11 +107,14 @@ pub(crate) fn write_file(
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}-{write}.tmp", std::process::id()));
     let temporary = std::path::PathBuf::from(temporary);
-    let written = fs::write(&temporary, body).and_then(|()| fs::rename(&temporary, path));
+    let written = fs::write(&temporary, &body).and_then(|()| fs::rename(&temporary, path));
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
+        // A directory where only the report itself may be written (it was checked at
+        // start-up): in place, then.
+        return fs::write(path, body).map_err(unwritable(path));
     }
-    written.map_err(unwritable(path))
+    Ok(())
 }
 
 impl MemorySnapshot {
