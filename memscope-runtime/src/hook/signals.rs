@@ -124,9 +124,15 @@ fn install(signal: c_int) -> bool {
 /// Restores the default action of `signal` and raises it: the end the program would have
 /// had.
 fn end_as_the_signal_would(signal: c_int) {
-    // SAFETY: plain libc calls with a valid signal number.
+    // SAFETY: plain libc calls with a valid signal number and an initialised set. The
+    // watcher blocks the signals it watches (`keep_off_this_thread`): unblocked here, or
+    // the raised signal would stay pending on this thread and the process live on.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
         libc::raise(signal);
     }
 }
