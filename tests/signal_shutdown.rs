@@ -124,13 +124,29 @@ fn run_and_terminate(mode: &str, report: &std::path::Path) -> (std::process::Exi
         .status()
         .unwrap();
     assert!(kill.success());
-    // Read stdout to its end: a closed pipe would fail the child's last writes.
-    stdout.for_each(drop);
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    // Read stdout to its end on a thread (a closed pipe would fail the child's last
+    // writes), and bound the wait: a child that outlives its signal fails the test, it
+    // does not hang it.
+    std::thread::spawn(move || stdout.for_each(drop));
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the service did not end within 60 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (status, said.join().unwrap())
 }
 
 /// The connections' retained bytes in a JSON report.
