@@ -1,34 +1,47 @@
 //! Reading the shards' records fast: the groups-only snapshot (`/metrics`, the `metrics`
 //! publisher) and the prefetching walk both kinds of snapshot use.
 
-use crate::base::config::Config;
 use crate::base::name::TaskName;
 use crate::base::task::TaskType;
 use crate::books::aggregate::GroupProfile;
 use crate::books::shard::Shard;
 use crate::books::store;
-use crate::hook::outside;
 use crate::hook::record::TaskRecord;
-use crate::view::snapshot::{group_of, MemorySnapshot, SCHEMA_VERSION};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+
+/// Groups by displayed name: a name given as text and the same spawn location are one.
+pub(crate) type Groups = BTreeMap<(TaskType, String), GroupProfile>;
+
+/// What a groups-only walk of the books found (the snapshot puts it together).
+pub(crate) struct GroupsScan {
+    pub groups: Groups,
+    pub folded_tasks: u64,
+    pub tasks_started: u64,
+    pub tasks_running: u64,
+    pub folded_retaining_tasks: u64,
+}
 
 /// One shard's groups in [`groups_only`], by type and name address.
 type ShardGroups<'s> =
     HashMap<(TaskType, (u8, usize, usize)), (&'s TaskName, GroupProfile), ByAddress>;
 
-/// [`Detail::Groups`]: each shard's records added up per `(type, name)` under its lock
-/// (no string per task), then merged by displayed name as the full snapshot does.
-pub(crate) fn groups_only(id: u64, now_ns: u64) -> MemorySnapshot {
-    let mut groups: BTreeMap<(TaskType, String), GroupProfile> = BTreeMap::new();
-    let (mut folded_tasks, mut tasks_started, mut running, mut retaining) = (0, 0, 0, 0);
+/// A groups-only walk: each shard's records added up per `(type, name)` under its lock (no
+/// string per task), then merged by displayed name as the full snapshot does.
+pub(crate) fn groups_only(now_ns: u64) -> GroupsScan {
+    let mut scan = GroupsScan {
+        groups: Groups::new(),
+        folded_tasks: 0,
+        tasks_started: 0,
+        tasks_running: 0,
+        folded_retaining_tasks: 0,
+    };
     store::for_each_shard(|shard| {
         // Keyed by where the name is (its text's address): no hashing of text per task.
         let mut local: ShardGroups = HashMap::default();
         each_record(shard, |rec| {
             let reading = rec.read();
-            running += u64::from(!reading.outcome.is_finished());
+            scan.tasks_running += u64::from(!reading.outcome.is_finished());
             local
                 .entry((rec.task_type, rec.name.address()))
                 .or_insert_with(|| (&rec.name, GroupProfile::default()))
@@ -36,32 +49,29 @@ pub(crate) fn groups_only(id: u64, now_ns: u64) -> MemorySnapshot {
                 .add(&reading, now_ns);
         });
         for ((ty, _), (name, g)) in local {
-            group_of(&mut groups, ty, &name.to_string()).merge(&g);
+            group_of(&mut scan.groups, ty, &name.to_string()).merge(&g);
         }
+        let retaining = &mut scan.folded_retaining_tasks;
         let folded =
-            shard.folded_groups(|_, (_, live_count)| retaining += u64::from(live_count > 0));
+            shard.folded_groups(|_, (_, live_count)| *retaining += u64::from(live_count > 0));
         for g in folded {
-            group_of(&mut groups, g.task_type, &g.name).merge(&g);
+            group_of(&mut scan.groups, g.task_type, &g.name).merge(&g);
         }
-        folded_tasks += shard.folded_tasks;
-        tasks_started += shard.started;
+        scan.folded_tasks += shard.folded_tasks;
+        scan.tasks_started += shard.started;
     });
-    MemorySnapshot {
-        schema_version: SCHEMA_VERSION,
-        id,
-        taken_at: Duration::from_nanos(now_ns),
-        tasks: Vec::new(),
-        groups: groups.into_values().collect(),
-        untracked: outside::untracked_counters(),
-        tracker: outside::tracker_counters(),
-        tasks_started,
-        tasks_running: running,
-        max_tasks_running: store::peak_running(),
-        folded_tasks,
-        folded_retaining_tasks: retaining,
-        retention: Config::current().retention() as u64,
-        timeline: Vec::new(),
-    }
+    scan
+}
+
+/// The group of `(ty, name)` in `groups`, made empty if new.
+pub(crate) fn group_of<'a>(
+    groups: &'a mut Groups,
+    ty: TaskType,
+    name: &str,
+) -> &'a mut GroupProfile {
+    groups
+        .entry((ty, name.to_owned()))
+        .or_insert_with(|| GroupProfile::new(name, ty))
 }
 
 /// Calls `f` with each record of `shard`. Records are scattered over the heap and reading

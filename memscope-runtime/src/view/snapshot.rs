@@ -8,7 +8,7 @@ use crate::books::sampler::{self, TimelineSample};
 use crate::books::store;
 use crate::hook::{clock, outside, thread};
 use crate::view::inclusive::{self, Detached, HeldExtra};
-use crate::view::scan;
+use crate::view::scan::{self, group_of};
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -108,7 +108,7 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     let id = TAKEN.fetch_add(1, Relaxed) + 1;
     let now_ns = clock::now_ns();
     if detail == Detail::Groups {
-        return scan::groups_only(id, now_ns);
+        return groups_snapshot(id, now_ns);
     }
     let mut tasks: Vec<(TaskMemoryProfile, HeldExtra)> = Vec::new();
     let mut detached: Vec<Detached> = Vec::new();
@@ -168,14 +168,25 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     }
 }
 
-pub(crate) fn group_of<'a>(
-    groups: &'a mut BTreeMap<(TaskType, String), GroupProfile>,
-    ty: TaskType,
-    name: &str,
-) -> &'a mut GroupProfile {
-    groups
-        .entry((ty, name.to_owned()))
-        .or_insert_with(|| GroupProfile::new(name, ty))
+/// [`Detail::Groups`]: the groups and totals of a groups-only walk of the books.
+fn groups_snapshot(id: u64, now_ns: u64) -> MemorySnapshot {
+    let scan = scan::groups_only(now_ns);
+    MemorySnapshot {
+        schema_version: SCHEMA_VERSION,
+        id,
+        taken_at: Duration::from_nanos(now_ns),
+        tasks: Vec::new(),
+        groups: scan.groups.into_values().collect(),
+        untracked: outside::untracked_counters(),
+        tracker: outside::tracker_counters(),
+        tasks_started: scan.tasks_started,
+        tasks_running: scan.tasks_running,
+        max_tasks_running: store::peak_running(),
+        folded_tasks: scan.folded_tasks,
+        folded_retaining_tasks: scan.folded_retaining_tasks,
+        retention: Config::current().retention() as u64,
+        timeline: Vec::new(),
+    }
 }
 
 impl MemorySnapshot {
