@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// The `service` example, running with its endpoint on a port the system chose; killed
 /// if the test fails before it is stopped.
 struct Service {
-    child: Child,
+    child: Killed,
     addr: SocketAddr,
 }
 
@@ -32,13 +32,6 @@ impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -69,7 +62,7 @@ impl Service {
             }
         });
         let mut service = Service {
-            child,
+            child: Killed(child),
             addr: "127.0.0.1:0".parse().unwrap(),
         };
         service.addr = where_
@@ -79,14 +72,24 @@ impl Service {
     }
 
     /// SIGTERM, as a service manager sends (SIGINT may be ignored by a test run in the
-    /// background of a script): the service shuts down and must exit 0.
+    /// background of a script): the service shuts down within a minute and exits 0.
     fn interrupt(mut self) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.child.0.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let exit = self.child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let exit = loop {
+            if let Some(exit) = self.child.0.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service did not end after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert!(
             exit.success(),
             "the service exits 0 after SIGTERM: {exit:?}"

@@ -9,8 +9,7 @@
 
 use memscope_bench::{count_arg, emit, median};
 use memscope_runtime::{serve, spawn, TaskType, Tracked, TrackingAllocator};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -36,13 +35,9 @@ fn cpu() -> Duration {
 
 /// One GET, answer read to its end; the body's length.
 fn scrape(addr: SocketAddr, path: &str) -> usize {
-    let mut conn = TcpStream::connect(addr).expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    conn.write_all(request.as_bytes()).expect("send");
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).expect("read");
-    assert!(answer.starts_with(b"HTTP/1.1 200"), "{path} failed");
-    answer.len()
+    let answer = memscope_test_support::http::get(addr, path, "");
+    assert_eq!(answer.status, 200, "{path} failed");
+    answer.body.len()
 }
 
 /// Median and spread of CPU milliseconds per scrape of `path`.

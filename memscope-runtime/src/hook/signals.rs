@@ -58,14 +58,20 @@ extern "C" fn on_signal(signal: c_int) {
 
 /// Blocks SIGINT and SIGTERM on the calling thread (see `hook::own_thread`).
 pub(crate) fn keep_off_this_thread() {
+    this_threads_mask(libc::SIG_BLOCK, &[libc::SIGINT, libc::SIGTERM]);
+}
+
+/// Blocks (`SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) `signals` on the calling thread.
+fn this_threads_mask(how: c_int, signals: &[c_int]) {
     // SAFETY: `set` is initialised by `sigemptyset` before use; `pthread_sigmask` only
     // changes this thread's mask; a null old-mask pointer is allowed.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
     }
 }
 
@@ -124,17 +130,13 @@ fn install(signal: c_int) -> bool {
 /// Restores the default action of `signal` and raises it: the end the program would have
 /// had.
 fn end_as_the_signal_would(signal: c_int) {
-    // SAFETY: plain libc calls with a valid signal number and an initialised set. The
-    // watcher blocks the signals it watches (`keep_off_this_thread`): unblocked here, or
-    // the raised signal would stay pending on this thread and the process live on.
-    unsafe {
-        libc::signal(signal, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(signal);
-    }
+    // SAFETY: plain libc call with a valid signal number.
+    unsafe { libc::signal(signal, libc::SIG_DFL) };
+    // The watcher blocks the signals it watches (`keep_off_this_thread`): unblocked here,
+    // or the raised signal would stay pending on this thread and the process live on.
+    this_threads_mask(libc::SIG_UNBLOCK, &[signal]);
+    // SAFETY: plain libc call with a valid signal number.
+    unsafe { libc::raise(signal) };
 }
 
 /// Watches SIGINT and SIGTERM (those at their default action), once per process; calls
