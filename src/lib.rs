@@ -39,7 +39,8 @@
 //! | read the figures, any time, any thread | [`snapshot`] → [`MemorySnapshot`] |
 //! | write a report | [`MemorySnapshot::save`] (format by file ending) or [`MemorySnapshot::write_to`]; `Display` is the text summary |
 //! | profile without the attribute | [`Session::start`] … [`Session::end`] |
-//! | settings (retention, poll timing, group limit) | [`configure`] with a [`Config`] |
+//! | where in a task memory was allocated | [`MemorySnapshot::sites`] ([`CallSites`]; sampling: [`Config::with_sample_bytes`]) |
+//! | settings (retention, poll timing, group limit, sampling) | [`configure`] with a [`Config`] |
 //! | keep your own global allocator | [`TrackingAllocator`] (turn off the `global-allocator` feature) |
 //! | the original design document's API | [`async_memory`] (`initialize`, `spawn_tracked`, `get_memory_snapshot`, …) |
 //!
@@ -87,6 +88,9 @@ pub use memscope_runtime::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERV
 pub use memscope_runtime::{serve, serve_limits, Server};
 #[cfg(feature = "tokio")]
 pub use memscope_runtime::{spawn, TrackedHandle};
+pub use memscope_runtime::{
+    CallSites, CallStack, GroupSites, SampledAllocation, SiteFigures, StackFrame, TaskSites,
+};
 
 pub use memscope_macros::{main, track};
 

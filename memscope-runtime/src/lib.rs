@@ -22,7 +22,7 @@ mod shutdown;
 mod track;
 mod view;
 
-pub use base::config::{configure, Config};
+pub use base::config::Config;
 pub use base::counters::HeapCounters;
 pub use base::error::{Error, PanicPayload};
 pub use base::format::{ReportFormat, UnknownReportFormat};
@@ -35,6 +35,7 @@ pub use export::metrics::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERVA
 pub use hook::allocator::TrackingAllocator;
 pub use hook::hook_installed;
 pub use hook::placement::{OwnerPlacement, TRAILER_BYTES};
+pub use hook::sampling::configure;
 pub use hook::thread::current_task_id;
 pub use report::every::REPORT_EVERY_ENV;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
@@ -51,6 +52,9 @@ pub use track::method_name::{FnName, MethodName};
 pub use track::spawn::{spawn, TrackedHandle};
 pub use track::tracked::{ScopeHandle, Tracked, TrackedExt};
 pub use view::diff::{GroupChange, GroupFigures, SnapshotDiff};
+pub use view::sites::{
+    CallSites, CallStack, GroupSites, SampledAllocation, SiteFigures, StackFrame, TaskSites,
+};
 pub use view::snapshot::{snapshot, MemorySnapshot, SCHEMA_VERSION};
 pub use view::task::TaskMemoryProfile;
 

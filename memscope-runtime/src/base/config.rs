@@ -1,6 +1,6 @@
 //! Process-wide settings of the tracker.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 static RETENTION: AtomicUsize = AtomicUsize::new(Config::DEFAULT_RETENTION);
 static MAX_GROUPS: AtomicUsize = AtomicUsize::new(Config::DEFAULT_MAX_GROUPS);
@@ -10,6 +10,13 @@ static TIMING: AtomicBool = AtomicBool::new(true);
 static TIMING_EVERY: AtomicU32 = AtomicU32::new(1);
 /// The `n` of [`Config::with_poll_timing_sampled`], kept while timing is off.
 static TIMING_SAMPLED: AtomicU32 = AtomicU32::new(1);
+/// Mean bytes between sampled allocations (0: off, 1: every allocation).
+static SAMPLE_BYTES: AtomicU64 = AtomicU64::new(Config::DEFAULT_SAMPLE_BYTES);
+/// Seed of the sampling intervals (0: drawn from the clock).
+static SAMPLE_SEED: AtomicU64 = AtomicU64::new(0);
+/// Bumped whenever the sampling mean or seed changes: each thread compares it when its
+/// countdown runs out and restarts the countdown under the new settings.
+static SAMPLE_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Settings of the tracker, applied with [`configure`]. Setters are `with_*`, getters
 /// have the setting's name.
@@ -28,6 +35,8 @@ pub struct Config {
     max_groups: usize,
     poll_timing: bool,
     poll_timing_every: u32,
+    sample_bytes: u64,
+    sample_seed: u64,
 }
 
 impl Default for Config {
@@ -37,6 +46,8 @@ impl Default for Config {
             max_groups: Self::DEFAULT_MAX_GROUPS,
             poll_timing: true,
             poll_timing_every: 1,
+            sample_bytes: Self::DEFAULT_SAMPLE_BYTES,
+            sample_seed: 0,
         }
     }
 }
@@ -46,6 +57,9 @@ impl Config {
     pub const DEFAULT_RETENTION: usize = 1024;
     /// Names whose folded tasks get a group of their own, by default.
     pub const DEFAULT_MAX_GROUPS: usize = 1024;
+    /// Mean bytes between sampled allocations by default: 512 KiB, as jemalloc's and Go's
+    /// heap profilers.
+    pub const DEFAULT_SAMPLE_BYTES: u64 = 512 * 1024;
 
     /// The settings in force now.
     pub fn current() -> Self {
@@ -55,7 +69,51 @@ impl Config {
             max_groups: MAX_GROUPS.load(Relaxed),
             poll_timing: TIMING.load(Relaxed),
             poll_timing_every: TIMING_SAMPLED.load(Relaxed),
+            sample_bytes: SAMPLE_BYTES.load(Relaxed),
+            sample_seed: SAMPLE_SEED.load(Relaxed),
         }
+    }
+
+    /// Samples allocations by bytes, one every `mean` bytes on average, to find their call
+    /// sites (`Where in the task` of the reports): each thread counts down an interval
+    /// drawn from the exponential distribution of mean `mean` and records the stack of the
+    /// allocation that crosses it, so an allocation of `s` bytes is sampled with
+    /// probability `1 - exp(-s / mean)` and stands for `1 / that` allocations (an unbiased
+    /// estimate). `1` records every allocation (exact per-site figures, for tests and
+    /// debugging: each sample costs about a microsecond); `0` turns sampling off. Default
+    /// [`Config::DEFAULT_SAMPLE_BYTES`]. The calling thread switches at once, the others
+    /// when their current interval runs out.
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{configure, Config};
+    /// configure(Config::default().with_sample_bytes(1));
+    /// assert_eq!(Config::current().sample_bytes(), 1);
+    /// configure(Config::default().with_sample_bytes(0)); // off
+    /// # configure(Config::default());
+    /// ```
+    pub fn with_sample_bytes(mut self, mean: u64) -> Self {
+        self.sample_bytes = mean;
+        self
+    }
+
+    /// Mean bytes between sampled allocations (see [`Config::with_sample_bytes`]).
+    pub fn sample_bytes(&self) -> u64 {
+        self.sample_bytes
+    }
+
+    /// Seeds the sampling intervals, so that a program that allocates the same way on the
+    /// same threads samples the same allocations (for tests); `0` (the default) seeds
+    /// each thread from the clock.
+    pub fn with_sample_seed(mut self, seed: u64) -> Self {
+        self.sample_seed = seed;
+        self
+    }
+
+    /// Seed of the sampling intervals (see [`Config::with_sample_seed`]).
+    pub fn sample_seed(&self) -> u64 {
+        self.sample_seed
     }
 
     /// How many finished tasks keep their own profile. Older ones are folded into the
@@ -135,14 +193,20 @@ pub(crate) fn poll_timing_every() -> u32 {
     TIMING_EVERY.load(Relaxed)
 }
 
-/// Applies `config` to the whole process, from now on.
-///
-/// ```
-/// # use memscope_runtime as memscope;
-/// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
-/// memscope::configure(memscope::Config::default());
-/// ```
-pub fn configure(config: Config) {
+/// The sampling mean, seed and generation now (see [`Config::with_sample_bytes`]).
+#[inline]
+pub(crate) fn sampling() -> (u64, u64, u64) {
+    // Relaxed: see `Config::current`.
+    (
+        SAMPLE_BYTES.load(Relaxed),
+        SAMPLE_SEED.load(Relaxed),
+        SAMPLE_GENERATION.load(Relaxed),
+    )
+}
+
+/// Applies `config` to the whole process, from now on (`hook::sampling::configure`, the
+/// public `configure`, also restarts the calling thread's sampling countdown).
+pub(crate) fn apply(config: Config) {
     // Relaxed: see `Config::current`.
     RETENTION.store(config.retention, Relaxed);
     MAX_GROUPS.store(config.max_groups, Relaxed);
@@ -154,4 +218,10 @@ pub fn configure(config: Config) {
     };
     TIMING_EVERY.store(every, Relaxed);
     TIMING_SAMPLED.store(config.poll_timing_every.max(1), Relaxed);
+    let sampling = (SAMPLE_BYTES.load(Relaxed), SAMPLE_SEED.load(Relaxed));
+    if sampling != (config.sample_bytes, config.sample_seed) {
+        SAMPLE_BYTES.store(config.sample_bytes, Relaxed);
+        SAMPLE_SEED.store(config.sample_seed, Relaxed);
+        SAMPLE_GENERATION.fetch_add(1, Relaxed);
+    }
 }

@@ -92,6 +92,11 @@ impl TaskType {
         [t[0].0, t[1].0, t[2].0, t[3].0, t[4].0, t[5].0]
     };
 
+    /// The type whose `as u8` is `raw`.
+    pub(crate) fn from_u8(raw: u8) -> Option<TaskType> {
+        TaskType::ALL.into_iter().find(|t| *t as u8 == raw)
+    }
+
     /// The short name (`"cpu"`, `"io"`, …) that parses back to this type.
     pub const fn as_str(self) -> &'static str {
         match self {

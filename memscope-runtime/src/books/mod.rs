@@ -6,11 +6,15 @@
 //! - [`shard`]: one shard's tables: running tasks, retention, lingering records, folds;
 //! - [`aggregate`]: [`GroupProfile`](aggregate::GroupProfile), what a set of tasks adds up to;
 //! - [`windows`]: the tasks alive inside a monitoring window;
-//! - [`sampler`]: live bytes over time.
+//! - [`sampler`]: live bytes over time;
+//! - [`sites`]: what the sampled allocations add up to per task group and call stack;
+//! - [`symbols`]: function names, files and lines of the sampled stacks.
 
 pub(crate) mod aggregate;
 pub(crate) mod cells;
 pub mod sampler;
 pub(crate) mod shard;
+pub(crate) mod sites;
 pub(crate) mod store;
+pub(crate) mod symbols;
 pub(crate) mod windows;

@@ -13,7 +13,10 @@
 
 use crate::hook::cell::OwnerCell;
 use crate::hook::outside;
+use crate::hook::sample_slots::{self, FREED, SAMPLED};
+use crate::hook::sampling;
 use crate::hook::thread::{self, ThreadState};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 
 /// Owner word of memory allocated outside any tracked task.
 pub(crate) const OWNER_UNTRACKED: usize = 0;
@@ -44,14 +47,19 @@ pub(crate) fn alloc(size: usize) -> usize {
             return OWNER_TRACKER;
         }
         let current = s.current_cell();
-        if current.is_null() {
+        let owner = if current.is_null() {
             outside::untracked(Some(&s.stripe)).alloc(size);
-            return OWNER_UNTRACKED;
+            OWNER_UNTRACKED
+        } else {
+            if s.batch.count_alloc(size) {
+                s.flush_running();
+            }
+            current as usize
+        };
+        if s.sampling.count(size) {
+            return sampling::due(s, owner, size);
         }
-        if s.batch.count_alloc(size) {
-            s.flush_running();
-        }
-        current as usize
+        owner
     })
 }
 
@@ -72,6 +80,7 @@ pub(crate) fn free(owner: usize, size: usize) {
             with_state_or_gone(|s| outside::untracked(s.map(|s| &s.stripe)).free(size));
         }
         OWNER_TRACKER => outside::tracker().free(size),
+        word if word & SAMPLED != 0 => free_sampled(word, size),
         cell => {
             let own = thread::with_state(|s| {
                 if s.current_cell() as usize != cell {
@@ -94,4 +103,19 @@ pub(crate) fn free(owner: usize, size: usize) {
             }
         }
     }
+}
+
+/// The free of a sampled block: the slot is marked freed (the books count it and give it
+/// back) and the block's real owner is charged.
+#[cold]
+#[inline(never)]
+fn free_sampled(word: usize, size: u64) {
+    // SAFETY: only `sampling::take` makes words with `SAMPLED` set, from a slot's address.
+    let slot = unsafe { sample_slots::from_word(word) };
+    // Relaxed: written before the word was stored with the block, which the freeing
+    // thread received through whatever handed it the block.
+    let owner = slot.owner.load(Relaxed);
+    // Release: the books give the slot back only after seeing this, after the read above.
+    slot.state.fetch_or(FREED, Release);
+    free(owner, size as usize);
 }

@@ -38,6 +38,16 @@ pub(crate) fn now_ns() -> u64 {
     e.clock.delta_as_nanos(e.start, e.clock.raw())
 }
 
+/// [`now_ns`], or 0 before anything started the clock: for the allocator hook, which must
+/// not be the one to start it (that may wait for another thread doing so).
+#[inline]
+pub(crate) fn now_ns_if_started() -> u64 {
+    match EPOCH.get() {
+        Some(e) => e.clock.delta_as_nanos(e.start, e.clock.raw()),
+        None => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,9 @@
 //! - [`clock`]: the tracker's monotonic clock;
 //! - [`poll_sample`]: which polls to time when one in several is;
 //! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do;
-//! - [`exit`]: code run at normal process exit (the seed API's report).
+//! - [`exit`]: code run at normal process exit (the seed API's report);
+//! - [`sampling`]: which allocations are sampled for their call sites; [`stack`] walks a
+//!   sampled allocation's stack, [`stacks`] interns it, [`sample_slots`] keeps the sample.
 
 pub(crate) mod allocator;
 pub(crate) mod batch;
@@ -29,8 +31,12 @@ pub(crate) mod owner_table;
 pub(crate) mod placement;
 pub(crate) mod poll_sample;
 pub(crate) mod record;
+pub(crate) mod sample_slots;
+pub(crate) mod sampling;
 #[cfg(target_os = "linux")]
 pub(crate) mod signals;
+pub(crate) mod stack;
+pub(crate) mod stacks;
 pub(crate) mod thread;
 
 /// Called first on each of memscope's own threads (sampler, endpoint, report rewriter,

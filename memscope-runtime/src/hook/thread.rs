@@ -8,6 +8,7 @@ use crate::base::task::TaskId;
 use crate::hook::batch::BatchCells;
 use crate::hook::cell::OwnerCell;
 use crate::hook::record::TaskRecord;
+use crate::hook::sampling::Countdown;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
@@ -29,6 +30,8 @@ pub(crate) struct ThreadState {
     internal_depth: Cell<u32>,
     /// This thread's stripe of the untracked counters, 0 until assigned.
     pub(crate) stripe: Cell<u32>,
+    /// Bytes left before the next sampled allocation, and how it is drawn.
+    pub(crate) sampling: Countdown,
     /// The running task's batch.
     pub(crate) batch: BatchCells,
     /// Record of the task running on this thread (whose cell is `current_cell`); null
@@ -46,6 +49,7 @@ thread_local! {
             current_cell: Cell::new(ptr::null()),
             internal_depth: Cell::new(0),
             stripe: Cell::new(0),
+            sampling: Countdown::new(),
             batch: BatchCells::new(),
             current: Cell::new(ptr::null()),
             polls_to_next_timed: Cell::new(0),
@@ -80,6 +84,12 @@ impl ThreadState {
         };
         self.current_cell.set(cell);
         self.current.replace(rec)
+    }
+
+    /// `Arc::as_ptr` of the running task's record; null outside any task.
+    #[inline]
+    pub(crate) fn current_ptr(&self) -> *const TaskRecord {
+        self.current.get()
     }
 
     /// The running task's record, if any.

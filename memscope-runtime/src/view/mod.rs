@@ -6,5 +6,6 @@
 pub(crate) mod diff;
 pub(crate) mod inclusive;
 pub(crate) mod scan;
+pub(crate) mod sites;
 pub(crate) mod snapshot;
 pub(crate) mod task;

@@ -9,14 +9,15 @@ use crate::books::store;
 use crate::hook::{clock, outside, thread};
 use crate::view::inclusive::{self, Detached, HeldExtra};
 use crate::view::scan::{self, group_of};
+use crate::view::sites::{self, CallSites};
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Version of the snapshot's JSON layout; bumped when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A consistent-enough copy of all books at one moment.
 ///
@@ -76,6 +77,10 @@ pub struct MemorySnapshot {
     pub retention: u64,
     /// Live bytes over time, if the sampler ran.
     pub timeline: Vec<TimelineSample>,
+    /// Where in the tasks memory was allocated: the sampled call sites (empty with
+    /// sampling off, and in a report written before schema 4).
+    #[serde(default)]
+    pub sites: CallSites,
 }
 
 /// Takes a snapshot of all books now. Cheap (proportional to the tasks held), callable
@@ -150,6 +155,13 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     drop((extra, detached));
     // Counted from the same reads as the groups' `running_count`.
     let tasks_running = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
+    let running: HashSet<TaskId> = tasks
+        .iter()
+        .filter(|t| !t.outcome.is_finished())
+        .map(|t| t.id)
+        .collect();
+    let sites = sites::read(Config::current().sample_bytes(), &running);
+    drop(running);
     MemorySnapshot {
         schema_version: SCHEMA_VERSION,
         id,
@@ -165,6 +177,7 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
         folded_retaining_tasks,
         retention: Config::current().retention() as u64,
         timeline: sampler::timeline(),
+        sites,
     }
 }
 
@@ -186,6 +199,7 @@ fn groups_snapshot(id: u64, now_ns: u64) -> MemorySnapshot {
         folded_retaining_tasks: scan.folded_retaining_tasks,
         retention: Config::current().retention() as u64,
         timeline: Vec::new(),
+        sites: CallSites::default(),
     }
 }
 
