@@ -11,6 +11,7 @@
 
 pub mod micro;
 pub mod processes;
+pub mod sampling;
 pub mod scopes;
 pub mod server;
 pub mod workload;

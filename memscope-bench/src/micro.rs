@@ -169,6 +169,9 @@ pub fn run<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(
 
     // 4. Tracked poll overhead, with and without poll timing.
     polls(label, reps / 4);
+
+    // 5. Call-site sampling: the pair with it on against off, and one sampled event.
+    crate::sampling::run(label, global, reps / 2);
 }
 
 fn cross_thread<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(

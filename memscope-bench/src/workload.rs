@@ -3,7 +3,8 @@
 //!
 //! The same code runs in every `tokio_*` binary; only the global allocator differs, and
 //! whether the tasks are wrapped in [`Tracked`]. Arguments (all optional):
-//! `--mode tracked|untracked|inproc` (default `untracked`), `--iters N` (default 1),
+//! `--mode tracked|untracked|inproc|sampling` (default `untracked`; `sampling`: tracked with
+//! call-site sampling off and on against untracked, in one process), `--iters N` (default 1),
 //! `--tasks N` (default 20000), `--retain all|window` (default `all`).
 //!
 //! - `retain all`: the collector keeps every message until the end, so the peak heap is
@@ -17,7 +18,7 @@
 //! same process, ABBA, and reports both: the cost of `Tracked` plus attribution, with the
 //! allocator the same on both sides.
 
-use crate::{emit, median, median_ratio, status_kib, Rng};
+use crate::{emit, median, median_diff, median_ratio, status_kib, Rng};
 use memscope_runtime::{spawn, TaskType, Tracked};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -149,7 +150,33 @@ pub fn main(tracking: bool) {
         assert!(sum > 0);
         start.elapsed().as_nanos() as f64
     };
-    if a.mode == "inproc" {
+    if a.mode == "sampling" {
+        // Tracked with call-site sampling off and on (default mean), against untracked,
+        // alternated in one process: what sampling moves the in-process ratio by.
+        use memscope_runtime::{configure, Config};
+        let off = Config::default().with_sample_bytes(0);
+        let on = Config::default().with_sample_bytes(Config::DEFAULT_SAMPLE_BYTES);
+        let timed = |config: Config, tracked: bool| {
+            configure(config);
+            time(tracked)
+        };
+        let (mut u, mut t_off, mut t_on) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..=a.iters {
+            let (u1, f1, n1) = (timed(off, false), timed(off, true), timed(on, true));
+            let (n2, f2, u2) = (timed(on, true), timed(off, true), timed(off, false));
+            if round > 0 {
+                u.push((u1 + u2) / 2.0);
+                t_off.push((f1 + f2) / 2.0);
+                t_on.push((n1 + n2) / 2.0);
+            }
+        }
+        configure(Config::default());
+        let ratio_off: Vec<f64> = t_off.iter().zip(&u).map(|(t, u)| t / u).collect();
+        let ratio_on: Vec<f64> = t_on.iter().zip(&u).map(|(t, u)| t / u).collect();
+        emit("sampling.ratio_off", median(&ratio_off));
+        emit("sampling.ratio_on", median(&ratio_on));
+        emit("sampling.ratio_delta", median_diff(&ratio_on, &ratio_off));
+    } else if a.mode == "inproc" {
         let (mut t, mut u) = (Vec::new(), Vec::new());
         for round in 0..=a.iters {
             let (u1, t1, t2, u2) = (time(false), time(true), time(true), time(false));

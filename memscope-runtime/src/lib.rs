@@ -22,7 +22,7 @@ mod shutdown;
 mod track;
 mod view;
 
-pub use base::config::Config;
+pub use base::config::{Config, SAMPLE_BYTES_ENV};
 pub use base::counters::HeapCounters;
 pub use base::error::{Error, PanicPayload};
 pub use base::format::{ReportFormat, UnknownReportFormat};

@@ -46,7 +46,7 @@ impl Default for Config {
             max_groups: Self::DEFAULT_MAX_GROUPS,
             poll_timing: true,
             poll_timing_every: 1,
-            sample_bytes: Self::DEFAULT_SAMPLE_BYTES,
+            sample_bytes: sample_bytes_from_env(false).unwrap_or(Self::DEFAULT_SAMPLE_BYTES),
             sample_seed: 0,
         }
     }
@@ -81,8 +81,8 @@ impl Config {
     /// probability `1 - exp(-s / mean)` and stands for `1 / that` allocations (an unbiased
     /// estimate). `1` records every allocation (exact per-site figures, for tests and
     /// debugging: each sample costs about a microsecond); `0` turns sampling off. Default
-    /// [`Config::DEFAULT_SAMPLE_BYTES`]. The calling thread switches at once, the others
-    /// when their current interval runs out.
+    /// [`Config::DEFAULT_SAMPLE_BYTES`], or what [`SAMPLE_BYTES_ENV`] says. The calling
+    /// thread switches at once, the others when their current interval runs out.
     ///
     /// ```
     /// # use memscope_runtime as memscope;
@@ -193,6 +193,49 @@ pub(crate) fn poll_timing_every() -> u32 {
     TIMING_EVERY.load(Relaxed)
 }
 
+/// Environment variable: the sampling mean, read when the first task starts (and by
+/// [`Config::default`]): bytes (`524288`), with `KiB`/`MiB`/`GiB` (`512KiB`), `1` for every
+/// allocation, `0` or `off` to turn sampling off.
+pub const SAMPLE_BYTES_ENV: &str = "MEMSCOPE_SAMPLE_BYTES";
+
+/// `512KiB`, `4MiB`, `1`, `0`, `off`: the mean, or `None` if it is not one.
+pub(crate) fn parse_sample_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Some(0);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+/// The mean [`SAMPLE_BYTES_ENV`] sets, if it is set and not blank; a value that is not a
+/// size is a line on stderr (`warn`) and `None`.
+pub(crate) fn sample_bytes_from_env(warn: bool) -> Option<u64> {
+    let value = std::env::var(SAMPLE_BYTES_ENV).ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    let parsed = parse_sample_bytes(&value);
+    if parsed.is_none() && warn {
+        eprintln!(
+            "memscope: {SAMPLE_BYTES_ENV}=`{value}` is not a size; give e.g. `0` (off), `1` \
+             (every allocation) or `512KiB`"
+        );
+    }
+    parsed
+}
+
 /// The sampling mean, seed and generation now (see [`Config::with_sample_bytes`]).
 #[inline]
 pub(crate) fn sampling() -> (u64, u64, u64) {
@@ -223,5 +266,22 @@ pub(crate) fn apply(config: Config) {
         SAMPLE_BYTES.store(config.sample_bytes, Relaxed);
         SAMPLE_SEED.store(config.sample_seed, Relaxed);
         SAMPLE_GENERATION.fetch_add(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_sizes_parse_as_documented() {
+        assert_eq!(parse_sample_bytes("524288"), Some(524_288));
+        assert_eq!(parse_sample_bytes("512KiB"), Some(524_288));
+        assert_eq!(parse_sample_bytes(" 4 MiB "), Some(4 << 20));
+        assert_eq!(parse_sample_bytes("1"), Some(1));
+        assert_eq!(parse_sample_bytes("off"), Some(0));
+        assert_eq!(parse_sample_bytes("0"), Some(0));
+        assert_eq!(parse_sample_bytes("lots"), None);
+        assert_eq!(parse_sample_bytes("5 parsecs"), None);
     }
 }

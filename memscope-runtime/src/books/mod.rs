@@ -7,13 +7,15 @@
 //! - [`aggregate`]: [`GroupProfile`](aggregate::GroupProfile), what a set of tasks adds up to;
 //! - [`windows`]: the tasks alive inside a monitoring window;
 //! - [`sampler`]: live bytes over time;
-//! - [`sites`]: what the sampled allocations add up to per task group and call stack;
+//! - [`sites`]: what the sampled allocations add up to per task group and call stack,
+//!   kept current by [`site_collector`]'s thread;
 //! - [`symbols`]: function names, files and lines of the sampled stacks.
 
 pub(crate) mod aggregate;
 pub(crate) mod cells;
 pub mod sampler;
 pub(crate) mod shard;
+pub(crate) mod site_collector;
 pub(crate) mod sites;
 pub(crate) mod store;
 pub(crate) mod symbols;

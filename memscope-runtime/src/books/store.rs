@@ -15,6 +15,7 @@ use crate::base::config::Config;
 use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::shard::Shard;
+use crate::books::site_collector;
 use crate::hook::clock;
 use crate::hook::record::{NewTask, TaskRecord};
 use crate::hook::thread;
@@ -76,6 +77,7 @@ pub(crate) fn register(
     task_type: Option<TaskType>,
     future_size: usize,
 ) -> Arc<TaskRecord> {
+    site_collector::ensure_started();
     let parent = thread::current_record_arc();
     let _internal = thread::internal();
     let task_type = task_type

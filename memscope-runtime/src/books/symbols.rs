@@ -7,11 +7,15 @@
 //! or where nothing resolves, a frame is its address (`0x55d0c3a1b2c4`), which
 //! `go tool pprof` can still resolve from the binary.
 //!
-//! The cache keeps at most [`MAX_CACHED`] addresses; past that it starts over.
+//! The cache keeps at most [`MAX_CACHED`] addresses; past that it starts over. What the
+//! lookups parse of the debug information (tens of MiB for a debug build) is dropped by
+//! [`release`] once a snapshot has resolved its new addresses, so it is memscope's only
+//! while a snapshot is taken.
 
 use crate::base::lock;
 use crate::hook::thread;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 /// Addresses whose frames are cached.
@@ -28,6 +32,8 @@ pub(crate) struct Symbol {
 }
 
 static CACHE: Mutex<Option<HashMap<usize, Arc<[Symbol]>>>> = Mutex::new(None);
+/// Whether a lookup parsed debug information since the last [`release`].
+static LOOKED_UP: AtomicBool = AtomicBool::new(false);
 
 /// The frames of return address `pc`, innermost first (never empty).
 pub(crate) fn resolve(pc: usize) -> Arc<[Symbol]> {
@@ -45,6 +51,17 @@ pub(crate) fn resolve(pc: usize) -> Arc<[Symbol]> {
     frames
 }
 
+/// Drops what the lookups since the last call parsed of the debug information (the
+/// resolved frames stay cached).
+pub(crate) fn release() {
+    // Relaxed: the flag only saves a call; the cache's own lock orders the clearing.
+    if LOOKED_UP.swap(false, Relaxed) {
+        let _internal = thread::internal();
+        #[cfg(feature = "symbolize")]
+        backtrace::clear_symbol_cache();
+    }
+}
+
 fn unresolved(pc: usize) -> Symbol {
     Symbol {
         function: format!("{pc:#x}"),
@@ -55,6 +72,7 @@ fn unresolved(pc: usize) -> Symbol {
 
 #[cfg(feature = "symbolize")]
 fn lookup(pc: usize) -> Vec<Symbol> {
+    LOOKED_UP.store(true, Relaxed);
     let mut out = Vec::new();
     // `resolve` takes the address of the instruction after the call (a return address)
     // and looks up the call itself.

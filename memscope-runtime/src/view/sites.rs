@@ -209,7 +209,9 @@ impl CallSites {
 /// Reads the site books into a [`CallSites`]; `running` are the tasks running now.
 pub(crate) fn read(sample_bytes: u64, running: &HashSet<TaskId>) -> CallSites {
     let reading = sites::read();
-    Builder::default().build(reading, sample_bytes, running)
+    let sites = Builder::default().build(reading, sample_bytes, running);
+    symbols::release();
+    sites
 }
 
 #[derive(Default)]
