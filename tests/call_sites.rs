@@ -243,11 +243,19 @@ fn a_planted_leak_is_its_names_top_site() {
     let runs = 100;
     let found_1mib = (0..runs).filter(|&r| leak_found(r, 10_000, 105)).count();
     // 2 MiB: 1 - exp(-4) = 98.2 %.
-    let found_2mib = (0..runs).filter(|&r| leak_found(1000 + r, 10_000, 210)).count();
+    let found_2mib = (0..runs)
+        .filter(|&r| leak_found(1000 + r, 10_000, 210))
+        .count();
     eprintln!("planted leak found: 1 MiB {found_1mib}/{runs}, 2 MiB {found_2mib}/{runs}");
     // Binomial(100, 0.865): 3.4 sd below its mean is 75.
-    assert!(found_1mib >= 75, "1 MiB leak found in {found_1mib} of {runs} runs");
-    assert!(found_2mib >= 95, "2 MiB leak found in {found_2mib} of {runs} runs");
+    assert!(
+        found_1mib >= 75,
+        "1 MiB leak found in {found_1mib} of {runs} runs"
+    );
+    assert!(
+        found_2mib >= 95,
+        "2 MiB leak found in {found_2mib} of {runs} runs"
+    );
 }
 
 #[inline(never)]
@@ -268,20 +276,39 @@ fn a_block_freed_on_another_thread_leaves_its_site_and_a_realloc_moves_it() {
     ));
     let before = snapshot();
     let group = before.sites.group("sites-cross-thread").expect("sampled");
-    assert_eq!(at(&before.sites, group, "call_sites::keep_small").in_use_bytes, 100);
+    assert_eq!(
+        at(&before.sites, group, "call_sites::keep_small").in_use_bytes,
+        100
+    );
     // Growth from 4 to 1024 `u64`s: 9 allocations (the first and 8 reallocs), of which
     // only the last block, 8 KiB, is in use.
     let grown = at(&before.sites, group, "call_sites::grow_by_realloc");
-    assert_eq!((grown.allocations, grown.in_use_bytes, grown.in_use_blocks), (9, 8192, 1));
-    assert_eq!(grown.allocated_bytes, (4..=1024u64).filter(|c| c.is_power_of_two()).sum::<u64>() * 8);
+    assert_eq!(
+        (grown.allocations, grown.in_use_bytes, grown.in_use_blocks),
+        (9, 8192, 1)
+    );
+    assert_eq!(
+        grown.allocated_bytes,
+        (4..=1024u64).filter(|c| c.is_power_of_two()).sum::<u64>() * 8
+    );
     // Freed by a thread that runs no task, whose thread-locals then go away.
     std::thread::spawn(move || drop(blocks)).join().unwrap();
     let after = snapshot();
     let group = after.sites.group("sites-cross-thread").unwrap();
-    assert_eq!(at(&after.sites, group, "call_sites::keep_small").in_use_bytes, 0);
-    assert_eq!(at(&after.sites, group, "call_sites::grow_by_realloc").in_use_bytes, 0);
+    assert_eq!(
+        at(&after.sites, group, "call_sites::keep_small").in_use_bytes,
+        0
+    );
+    assert_eq!(
+        at(&after.sites, group, "call_sites::grow_by_realloc").in_use_bytes,
+        0
+    );
     // The task's own figures are as exact as ever.
-    let task = after.tasks.iter().find(|t| t.name == "sites-cross-thread").unwrap();
+    let task = after
+        .tasks
+        .iter()
+        .find(|t| t.name == "sites-cross-thread")
+        .unwrap();
     assert_eq!(task.live_bytes, 0);
     assert_eq!(task.heap.freed_bytes, task.heap.allocated_bytes);
     configure(Config::default());

@@ -19,14 +19,17 @@ fn the_site_books_keep_at_most_1024_names() {
     }
     let snap = snapshot();
     let groups = &snap.sites.groups;
-    assert!(groups.len() <= 1024 + memscope::TaskType::ALL.len(), "{} groups", groups.len());
+    assert!(
+        groups.len() <= 1024 + memscope::TaskType::ALL.len(),
+        "{} groups",
+        groups.len()
+    );
     let other = snap
         .sites
         .group("(other names)")
         .expect("names past the bound share one group");
-    assert!(other
-        .sites
-        .iter()
-        .any(|s| snap.sites.stacks[s.stack].label().contains("call_sites_bound::churn")));
+    assert!(other.sites.iter().any(|s| snap.sites.stacks[s.stack]
+        .label()
+        .contains("call_sites_bound::churn")));
     configure(Config::default());
 }

@@ -3,11 +3,22 @@
 
 mod support;
 
-use memscope::ReportFormat;
+use memscope::{configure, snapshot, Config, ReportFormat, Tracked};
+use memscope_test_support::block_on;
+use std::sync::{Mutex, MutexGuard};
 use support::workload::{self, render, Workload, HANDOFF, REQUEST, REQUESTS};
+
+/// Sampling is process-wide: the test that samples every allocation and the one that
+/// renders the workload take turns.
+static SAMPLING: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    SAMPLING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 #[test]
 fn page_is_self_contained_and_escapes_every_name() {
+    let _turn = one_at_a_time();
     let w = workload::run();
     let page = render(&w.snapshot, ReportFormat::Html);
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -36,6 +47,7 @@ fn page_is_self_contained_and_escapes_every_name() {
         "Per task type",
         "Per task name",
         "Retained after completion",
+        "Where in the task",
         "Task tree",
     ] {
         assert!(page.contains(heading), "missing section {heading}");
@@ -86,6 +98,7 @@ fn answers_come_first(w: &Workload, page: &str) {
         "<section id=\"names\">",
         "<section id=\"retained-groups\" class=\"retained\">",
         "<section id=\"types\">",
+        "<section id=\"sites\">",
         "Live bytes over time",
         "<section id=\"retained\">",
         "<section class=\"tree\"",
@@ -188,4 +201,58 @@ fn types_table(types: &str) {
 fn an_empty_snapshot_still_renders() {
     let page = render(&memscope::snapshot(), ReportFormat::Html);
     assert!(page.contains("id=\"chart-timeline\""));
+}
+
+/// Bytes [`keep_site_bytes`] keeps.
+const SITE_BYTES: usize = 1000;
+
+/// Allocates [`SITE_BYTES`] at a call site of its own and hands them back.
+#[inline(never)]
+fn keep_site_bytes() -> Vec<u8> {
+    std::hint::black_box(Vec::with_capacity(SITE_BYTES))
+}
+
+#[test]
+fn call_sites_show_in_a_table_and_a_flame_graph() {
+    let _turn = one_at_a_time();
+    configure(Config::default().with_sample_bytes(1)); // every allocation: exact
+    let kept = block_on(Tracked::named(async { keep_site_bytes() }, "html-sites"));
+    let page = render(&snapshot(), ReportFormat::Html);
+    configure(Config::default());
+    drop(kept);
+    let sites = section(&page, "sites");
+    assert!(sites.contains("every allocation sampled: the figures are exact"));
+    // The site's row: the fn and its exact figures (the task finished: all retained).
+    let row = &sites[sites.find("<tr><td>html-sites</td>").expect("a row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("<summary>report_html::keep_site_bytes (tests/report_html.rs:"),
+        "{row}"
+    );
+    assert!(
+        row.contains("<ol class=\"stack\">"),
+        "the whole stack: {row}"
+    );
+    let b = SITE_BYTES;
+    assert!(
+        row.ends_with(&format!(
+            "<td class=\"num\" data-sort=\"{b}\">{b} B</td>\
+             <td class=\"num ret\" data-sort=\"{b}\">{b} B</td>\
+             <td class=\"num\" data-sort=\"{b}\">{b} B</td>\
+             <td class=\"num\" data-sort=\"1\">1</td>"
+        )),
+        "{row}"
+    );
+    // The flame graph: type, name, then the task's frames down to the fn.
+    let svg = &sites[sites
+        .find("<svg class=\"flame\" id=\"flame-in-use\"")
+        .expect("svg")..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    for node in ["html-sites", "report_html::keep_site_bytes"] {
+        assert!(
+            svg.contains(&format!("<title>{node}\n{b} B in use · ")),
+            "no {node} in {svg}"
+        );
+    }
+    assert!(sites.contains("<svg class=\"flame\" id=\"flame-allocated\""));
 }

@@ -54,6 +54,7 @@ fn json_field_names_are_the_documented_ones() {
         ("group", &v["groups"][0]),
         ("heap totals", &v["untracked"]),
         ("timeline sample", sample),
+        ("call sites", &v["sites"]),
     ] {
         for k in keys(obj) {
             assert!(

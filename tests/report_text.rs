@@ -2,11 +2,22 @@
 
 mod support;
 
-use memscope::{ReportFormat, TaskType};
+use memscope::{configure, snapshot, Config, ReportFormat, TaskType, Tracked};
+use memscope_test_support::block_on;
+use std::sync::{Mutex, MutexGuard};
 use support::workload::{self, human_bytes, render, Workload, HANDOFF, REQUEST, REQUESTS};
+
+/// Sampling is process-wide: the test that samples every allocation and the one that
+/// renders the workload take turns.
+static SAMPLING: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    SAMPLING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 #[test]
 fn summary_fits_100_columns_and_shows_every_section() {
+    let _turn = one_at_a_time();
     let w = workload::run();
     let s = &w.snapshot;
     let out = render(s, ReportFormat::Text);
@@ -159,6 +170,52 @@ fn types_with_their_names(w: &Workload, lines: &[&str]) {
     assert!(lines[1].starts_with("  hand_off "));
     assert!(lines[2].starts_with("  handle_request "));
     assert!(lines[3].starts_with("memory "));
+}
+
+/// Bytes [`keep_site_bytes`] keeps.
+const SITE_BYTES: usize = 1000;
+
+/// Allocates [`SITE_BYTES`] at a call site of its own and hands them back.
+#[inline(never)]
+fn keep_site_bytes() -> Vec<u8> {
+    std::hint::black_box(Vec::with_capacity(SITE_BYTES))
+}
+
+#[test]
+fn top_call_sites_follow_the_per_type_table() {
+    let _turn = one_at_a_time();
+    configure(Config::default().with_sample_bytes(1)); // every allocation: exact
+    let kept = block_on(Tracked::named(async { keep_site_bytes() }, "text-sites"));
+    let out = render(&snapshot(), ReportFormat::Text);
+    configure(Config::default());
+    drop(kept);
+    println!("{out}");
+    for line in out.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line:?}");
+    }
+    let at = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{out}"))
+    };
+    let heading =
+        "\nwhere in the tasks: top call sites by name (every allocation sampled: exact)\n";
+    assert!(at("\nby task type") < at(heading) && at(heading) < at("\ntop "));
+    let lines: Vec<&str> = out[at(heading)..].lines().collect();
+    assert_eq!(lines[2], "      in use   retained  allocated  site");
+    let name = lines
+        .iter()
+        .position(|l| l.starts_with("text-sites ("))
+        .unwrap_or_else(|| panic!("no text-sites in:\n{out}"));
+    assert!(
+        lines[name].contains(": 1000 B in use at "),
+        "{}",
+        lines[name]
+    );
+    // Its top site: in use, retained (the task finished), allocated, and where.
+    let b = format!("{SITE_BYTES} B");
+    let site =
+        format!("  {b:>10} {b:>10} {b:>10}  report_text::keep_site_bytes (tests/report_text.rs:");
+    assert!(lines[name + 1].starts_with(&site), "{}", lines[name + 1]);
 }
 
 /// `n` with thousands separators, as the summary writes counts.

@@ -72,20 +72,26 @@ pub fn pprof_top(top: &str) -> (u64, u64, std::collections::BTreeMap<String, u64
         .unwrap()
         .1
         .trim_end_matches(" total");
+    (bytes(focused), bytes(total), top_column(top, 0))
+}
+
+/// The cumulative figure per frame of `go tool pprof -top -unit=B`'s rows, in bytes.
+pub fn pprof_cum(top: &str) -> std::collections::BTreeMap<String, u64> {
+    top_column(top, 3)
+}
+
+/// Column `column` (0: flat, 3: cum) in bytes per frame name of `-top -unit=B`'s rows
+/// (`flat flat% sum% cum cum% name`).
+fn top_column(top: &str, column: usize) -> std::collections::BTreeMap<String, u64> {
+    let bytes = |b: &str| -> Option<u64> { b.trim().trim_end_matches('B').parse().ok() };
     let rows = top
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("flat"));
-    let flat = rows
-        .skip(1)
+    rows.skip(1)
         .filter_map(|row| {
-            let (flat, rest) = row.trim().split_once(' ')?;
-            let name = rest
-                .split_whitespace()
-                .skip(4)
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some((name, bytes(flat)))
+            let words: Vec<&str> = row.split_whitespace().collect();
+            let name = words.get(5..)?.join(" ");
+            Some((name, bytes(words[column])?))
         })
-        .collect();
-    (bytes(focused), bytes(total), flat)
+        .collect()
 }

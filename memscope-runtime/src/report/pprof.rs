@@ -4,12 +4,14 @@
 //! `/debug/pprof/allocs`.
 //!
 //! `profile` mirrors the proto's messages, `samples` decides what the samples are (one
-//! concept: which stack and labels every byte goes under), `encode` interns strings and
-//! frames and compresses. The layout is documented on [`MemorySnapshot::pprof`].
+//! concept: which stack and labels every byte goes under), `split` shares a sample's
+//! exact figures over its tasks' sampled call sites, `encode` interns strings, functions
+//! and locations and compresses. The layout is documented on [`MemorySnapshot::pprof`].
 
 mod encode;
 mod profile;
 mod samples;
+mod split;
 
 use crate::hook::thread;
 use crate::view::snapshot::MemorySnapshot;
@@ -50,6 +52,20 @@ impl PprofKind {
 pub(crate) fn render(snapshot: &MemorySnapshot, kind: PprofKind) -> Vec<u8> {
     let _internal = thread::internal();
     let samples = samples::collect(snapshot);
+    let mut comments = vec![format!(
+        "memscope snapshot {} at {:?} since the tracker started: exact figures, \
+         every allocation counted (not sampled)",
+        snapshot.id, snapshot.taken_at
+    )];
+    let sites = &snapshot.sites;
+    if !sites.stacks.is_empty() {
+        comments.push(format!(
+            "call stacks under the task frames: each figure shared over its tasks' call \
+             sites in proportion to their estimates from {} sampled allocations (mean {} \
+             bytes apart now)",
+            sites.samples, sites.sample_bytes
+        ));
+    }
     let header = encode::Header {
         default_sample_type: kind.default_sample_type(),
         time_nanos: nanos(
@@ -58,13 +74,9 @@ pub(crate) fn render(snapshot: &MemorySnapshot, kind: PprofKind) -> Vec<u8> {
                 .unwrap_or_default(),
         ),
         duration_nanos: nanos(snapshot.taken_at),
-        comments: vec![format!(
-            "memscope snapshot {} at {:?} since the tracker started: exact figures, \
-             every allocation counted (not sampled)",
-            snapshot.id, snapshot.taken_at
-        )],
+        comments,
     };
-    encode::gzip(&encode::profile(&samples, header))
+    encode::gzip(&encode::profile(&samples, &sites.stacks, header))
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -85,10 +97,12 @@ impl MemorySnapshot {
     /// - `inuse_space` (bytes): bytes allocated and not yet freed, by anyone
     ///   ([`live_bytes`](crate::HeapCounters::live_bytes)).
     ///
-    /// Nothing is sampled, so nothing is scaled: `period` is 1 (`space`/`bytes`), and the
-    /// sums of any set of samples are memscope's exact counters. `time_nanos` is the wall
-    /// clock when the profile is written, `duration_nanos` the snapshot's
-    /// [`taken_at`](MemorySnapshot::taken_at): the time the cumulative figures cover.
+    /// The figures are counted, not sampled, so nothing is scaled: `period` is 1
+    /// (`space`/`bytes`), and the sums of the samples under any labels or task frames are
+    /// memscope's exact counters (only their split over call sites, below, comes from
+    /// sampled estimates). `time_nanos` is the wall clock when the profile is written,
+    /// `duration_nanos` the snapshot's [`taken_at`](MemorySnapshot::taken_at): the time
+    /// the cumulative figures cover.
     ///
     /// **Samples and labels.** Every byte the allocator hook saw is in exactly one sample,
     /// labelled `task_type` (the short name: `network`, `cpu`, …) and `task` (the task's
@@ -109,13 +123,31 @@ impl MemorySnapshot {
     /// - [`tracker`](MemorySnapshot::tracker), memscope's own: frame
     ///   `(memscope tracker)`, label `task_type="tracker"`, no `task` label.
     ///
+    /// **Call stacks under the tasks.** Where allocations were sampled
+    /// ([`Config::with_sample_bytes`](crate::Config::with_sample_bytes), the snapshot's
+    /// [`sites`](MemorySnapshot::sites)), each of these samples is split over the call
+    /// sites of the tasks it stands for, and a part's stack is the site's call stack
+    /// (innermost frame first) followed by the task frames. Each value is shared in
+    /// proportion to the matching estimate of the sites: allocations and bytes allocated
+    /// by the sites' allocated figures of the task's group; blocks and bytes in use by a
+    /// running task's own sites, by what the group's sites retain for finished and folded
+    /// tasks, and by the group's in-use figures when those weigh nothing; `untracked` by
+    /// the sites outside any task. Shares are whole units, the rounding's remainder going
+    /// to the largest, so every figure above stays exact, to the byte; what no sampled
+    /// site weighs stays under the task frames alone. The frames of one return address
+    /// (calls inlined there) are one location with one line each, innermost first, as in
+    /// Go's profiles; functions carry their source file and locations their line, so no
+    /// mapping is needed (and none is written).
+    ///
     /// Samples whose four figures are all zero are left out. So the samples labelled
     /// `task_type="network"` add up to `by_type(TaskType::NetworkIntensive).heap`, those
     /// labelled `task="conn"` to the `heap` of the groups named `conn` (names past
     /// [`Config::max_groups`](crate::Config::max_groups) are folded under `(other names)`,
     /// as in every report), and all samples to
-    /// [`all_heap_traffic`](MemorySnapshot::all_heap_traffic). The flat figures of a frame
-    /// in `go tool pprof -top` are those of the tasks of that name.
+    /// [`all_heap_traffic`](MemorySnapshot::all_heap_traffic). The cumulative figures of a
+    /// task frame in `go tool pprof -top` are those of the tasks of that name and the
+    /// tasks under them; with nothing sampled, its flat figures are those of the tasks of
+    /// that name.
     ///
     /// ```
     /// # use memscope_runtime as memscope;
@@ -138,11 +170,12 @@ impl MemorySnapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::profile::Profile;
+    use super::profile::{Profile, Sample};
     use super::*;
     use crate::base::counters::HeapCounters;
     use crate::base::task::TaskType;
     use crate::report::rollup::tests::{snap, task};
+    use crate::view::sites::{CallSites, CallStack, GroupSites, SiteFigures, StackFrame};
     use prost::Message;
     use std::collections::BTreeMap;
     use std::io::Read;
@@ -169,6 +202,55 @@ mod tests {
         g.heap += HeapCounters::new(50_000, 40, 45_000, 35);
         s.untracked = HeapCounters::new(9000, 90, 1000, 10);
         s.tracker = HeapCounters::new(300, 3, 0, 0);
+        // Not the sites this test process sampled.
+        s.sites = CallSites::default();
+        s
+    }
+
+    fn frame(function: &str, file: Option<&str>, line: u32, address: u64) -> StackFrame {
+        StackFrame {
+            function: function.into(),
+            file: file.map(Into::into),
+            line: Some(line).filter(|_| file.is_some()),
+            address,
+        }
+    }
+
+    /// [`snapshot`] with sites sampled in the `request` group and outside any task:
+    /// stack 0 has a call inlined at its innermost return address.
+    fn sampled() -> MemorySnapshot {
+        let mut s = snapshot();
+        let app = Some("/src/app.rs");
+        s.sites.stacks = vec![
+            CallStack {
+                frames: vec![
+                    frame("alloc::raw_vec::grow", Some("/rust/raw_vec.rs"), 10, 0x1000),
+                    frame("app::fill", app, 20, 0x1000),
+                    frame("app::run", app, 30, 0x2000),
+                ],
+            },
+            CallStack {
+                frames: vec![
+                    frame("app::other", None, 0, 0x3000),
+                    frame("app::run", app, 31, 0x2001),
+                ],
+            },
+        ];
+        let site = |stack, bytes| SiteFigures {
+            stack,
+            allocated_bytes: bytes,
+            allocations: 1,
+            in_use_bytes: bytes,
+            in_use_blocks: 1,
+            retained_bytes: bytes,
+            retained_blocks: 1,
+        };
+        s.sites.groups.push(GroupSites {
+            name: "request".into(),
+            task_type: TaskType::NetworkIntensive,
+            sites: vec![site(0, 3000), site(1, 1000)],
+        });
+        s.sites.untracked = vec![site(1, 64)];
         s
     }
 
@@ -200,16 +282,22 @@ mod tests {
 
     #[test]
     fn the_sums_per_label_are_the_snapshots_figures() {
-        let s = snapshot();
-        let p = decode(&s.pprof(PprofKind::Allocs));
-        let by_type = sums_by(&p, "task_type");
+        for s in [snapshot(), sampled()] {
+            for kind in [PprofKind::Heap, PprofKind::Allocs] {
+                sums_are_the_figures(&s, &decode(&s.pprof(kind)));
+            }
+        }
+    }
+
+    fn sums_are_the_figures(s: &MemorySnapshot, p: &Profile) {
+        let by_type = sums_by(p, "task_type");
         for ty in [TaskType::NetworkIntensive, TaskType::CpuIntensive] {
             assert_eq!(by_type[ty.as_str()], figures(s.by_type(ty).heap), "{ty}");
         }
         assert_eq!(by_type["untracked"], figures(s.untracked));
         assert_eq!(by_type["tracker"], figures(s.tracker));
         assert_eq!(by_type.len(), 4);
-        let by_task = sums_by(&p, "task");
+        let by_task = sums_by(p, "task");
         for g in &s.groups {
             assert_eq!(by_task[&g.name], figures(g.heap), "{}", g.name);
         }
@@ -263,5 +351,70 @@ mod tests {
             .sample
             .iter()
             .all(|s| s.value.len() == 4 && s.value.iter().any(|&v| v != 0)));
+    }
+
+    #[test]
+    fn call_stacks_stand_under_the_task_frames_with_inlined_calls_as_lines() {
+        let s = sampled();
+        let p = decode(&s.pprof(PprofKind::Heap));
+        let str_of = |i: i64| p.string_table[i as usize].as_str();
+        let location = |id: u64| p.location.iter().find(|l| l.id == id).unwrap();
+        let function = |id: u64| p.function.iter().find(|f| f.id == id).unwrap();
+        // (address, [(function, file, line)]) of each location of a stack, leaf first.
+        type Frames<'a> = Vec<(u64, Vec<(&'a str, &'a str, i64)>)>;
+        let stack = |sample: &Sample| -> Frames<'_> {
+            sample
+                .location_id
+                .iter()
+                .map(|&id| {
+                    let l = location(id);
+                    let lines = l.line.iter().map(|line| {
+                        let f = function(line.function_id);
+                        (str_of(f.name), str_of(f.filename), line.line)
+                    });
+                    (l.address, lines.collect())
+                })
+                .collect()
+        };
+        let stacks: Vec<_> = p.sample.iter().map(stack).collect();
+        let app = "/src/app.rs";
+        let under_request: Frames<'_> = vec![
+            (
+                0x1000,
+                vec![
+                    ("alloc::raw_vec::grow", "/rust/raw_vec.rs", 10),
+                    ("app::fill", app, 20),
+                ],
+            ),
+            (0x2000, vec![("app::run", app, 30)]),
+            (0, vec![("request", "", 0)]),
+            (0, vec![("conn", "", 0)]),
+        ];
+        assert!(stacks.contains(&under_request), "{stacks:#?}");
+        let other: Frames<'_> = vec![
+            (0x3000, vec![("app::other", "", 0)]),
+            (0x2001, vec![("app::run", app, 31)]),
+            (0, vec![("(untracked)", "", 0)]),
+        ];
+        assert!(stacks.contains(&other), "{stacks:#?}");
+        // One function per name and file, one location per address (and task frame).
+        let names: Vec<_> = p.function.iter().map(|f| str_of(f.name)).collect();
+        assert_eq!(names.iter().filter(|&&n| n == "app::run").count(), 1);
+        let mut addresses: Vec<_> = p.location.iter().map(|l| l.address).collect();
+        addresses.retain(|&a| a != 0);
+        addresses.sort_unstable();
+        assert_eq!(addresses, [0x1000, 0x2000, 0x2001, 0x3000]);
+        assert!(p.mapping.is_empty());
+        // No system name: `go tool pprof` would take the names for ones to simplify.
+        assert!(p.function.iter().all(|f| f.system_name == 0));
+        // No sites sampled for `hash`: its chain alone.
+        let hash: Frames<'_> = ["hash", "request", "conn"]
+            .map(|n| (0, vec![(n, "", 0)]))
+            .to_vec();
+        assert!(stacks.contains(&hash));
+        assert!(p
+            .comment
+            .iter()
+            .any(|&c| str_of(c).starts_with("call stacks")));
     }
 }

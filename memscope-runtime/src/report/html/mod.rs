@@ -2,15 +2,17 @@
 //!
 //! Answers first: the per-name table (`names.rs`), retained memory grouped by name and by
 //! parent in a highlighted section (`retained.rs`), the per-type table broken down by
-//! name (`types.rs`); then the charts; then the instances: the retained tasks and the
-//! task tree (`tree.rs`). Every table but the tree is sortable (`table.rs`: a click on a
-//! header sorts by the cells' raw `data-sort` values, a second click reverses).
+//! name (`types.rs`), where in the tasks memory was allocated: the sampled call sites
+//! and their flame graphs (`sites.rs`, `flame.rs`); then the charts; then the
+//! instances: the retained tasks and the task tree (`tree.rs`). Every table but the tree
+//! is sortable (`table.rs`: a click on a header sorts by the cells' raw `data-sort`
+//! values, a second click reverses).
 //!
-//! Tables are written with every name escaped; the two charts (live bytes over time per
-//! task type, top tasks by peak) are drawn by the page's script from JSON embedded in a
-//! `<script type="application/json">` block, in which `<`, `>` and `&` are written as
-//! `\u003c`, `\u003e`, `\u0026`, so no name can close the block. The script inserts
-//! names with `textContent` only.
+//! Tables and the flame graphs' SVG are written with every name escaped; the two charts
+//! (live bytes over time per task type, top tasks by peak) are drawn by the page's script
+//! from JSON embedded in a `<script type="application/json">` block, in which `<`, `>`
+//! and `&` are written as `\u003c`, `\u003e`, `\u0026`, so no name can close the block.
+//! The script inserts names with `textContent` only.
 
 use super::units::{human_bytes, percent, thousands};
 use crate::base::task::TaskType;
@@ -21,10 +23,14 @@ use crate::view::task::TaskMemoryProfile;
 use serde_json::json;
 use std::fmt::Write;
 
+/// Flame graphs as inline SVG, from a tree of labelled byte counts.
+mod flame;
 /// The per-name table.
 mod names;
 /// Retained memory, grouped and per task.
 mod retained;
+/// Where in the tasks memory was allocated: the sampled call sites and their flame graphs.
+mod sites;
 /// Sortable tables: header cells and cells with raw values.
 mod table;
 /// The task-tree table, the one section that needs a tree built first.
@@ -71,6 +77,7 @@ pub(crate) fn render(s: &MemorySnapshot) -> String {
     names::by_name(&mut o, s);
     retained::grouped(&mut o, s);
     types::by_type(&mut o, s);
+    sites::sites(&mut o, s);
     o.push_str(
         "<div class=\"row\"><section><h2>Live bytes over time, per task type</h2>\
          <div id=\"chart-timeline\" class=\"chart\"></div><div class=\"legend\" id=\"legend-timeline\">\

@@ -1,9 +1,16 @@
-//! Samples into a `Profile`: the string table, one function and one location per frame
-//! name, the four sample types, and gzip.
+//! Samples into a `Profile`: the string table, the functions and locations of the task
+//! frames and of the sampled call stacks, the four sample types, and gzip.
+//!
+//! A task frame is a location of one line, without an address, named after the task. A
+//! call stack's frames that share a return address are one location at that address,
+//! whose lines are the functions inlined there, innermost first, as in Go's profiles; a
+//! function is one per name and source file. No mapping is written: the frames come
+//! resolved, so nothing is left for a reader to symbolize (`go tool pprof` only says
+//! "Main binary filename not available").
 
 use super::profile::{Function, Label, Line, Location, Profile, Sample, ValueType};
-use super::samples::Key;
-use crate::base::counters::HeapCounters;
+use super::samples::{Key, Values};
+use crate::view::sites::{CallStack, StackFrame};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use prost::Message;
@@ -22,24 +29,38 @@ pub(crate) const SAMPLE_TYPES: [(&str, &str); 4] = [
 pub(crate) struct Header<'a> {
     /// The sample type shown first.
     pub default_sample_type: &'a str,
+    /// When the profile is written, nanoseconds since the Unix epoch.
     pub time_nanos: i64,
+    /// The time the profile's cumulative figures cover.
     pub duration_nanos: i64,
+    /// Free-form lines for the reader.
     pub comments: Vec<String>,
 }
 
-/// A profile being built: strings and frames are interned.
+/// A profile being built: strings, functions and locations are interned.
 #[derive(Default)]
-struct Builder {
+struct Builder<'s> {
     strings: Vec<String>,
     string_index: HashMap<String, i64>,
-    /// Frame name → its location id, which is also its function's id.
-    frames: HashMap<String, u64>,
+    /// (Name, source file) → function id.
+    functions: HashMap<(&'s str, Option<&'s str>), u64>,
+    /// Task frame name → its location id.
+    task_frames: HashMap<&'s str, u64>,
+    /// (Address, its lines as (function id, line)) → location id.
+    addresses: HashMap<(u64, Vec<(u64, i64)>), u64>,
+    /// Index in `stacks` → its location ids, leaf first.
+    call_stacks: HashMap<usize, Vec<u64>>,
+    /// The snapshot's call stacks, which samples name by index.
+    stacks: &'s [CallStack],
     profile: Profile,
 }
 
-impl Builder {
-    fn new() -> Self {
-        let mut b = Builder::default();
+impl<'s> Builder<'s> {
+    fn new(stacks: &'s [CallStack]) -> Self {
+        let mut b = Builder {
+            stacks,
+            ..Builder::default()
+        };
         b.string(""); // string_table[0] must be ""
         b
     }
@@ -54,29 +75,89 @@ impl Builder {
         i
     }
 
-    /// The location of a frame named `name`, made on first use with its function.
-    fn frame(&mut self, name: &str) -> u64 {
-        if let Some(&id) = self.frames.get(name) {
+    /// The function named `name` in source file `file`, made on first use.
+    fn function(&mut self, name: &'s str, file: Option<&'s str>) -> u64 {
+        if let Some(&id) = self.functions.get(&(name, file)) {
             return id;
         }
-        let id = self.frames.len() as u64 + 1;
+        let id = self.profile.function.len() as u64 + 1;
         let name_index = self.string(name);
+        let filename = file.map_or(0, |f| self.string(f));
+        // No `system_name` (there is no mangled name): a reader that finds it equal to
+        // the name takes the name for one still to simplify, and `go tool pprof` would
+        // cut `<…>` and `(…)` out of `<Vec<T> as Drop>::drop` or a task's name.
         self.profile.function.push(Function {
             id,
             name: name_index,
-            system_name: name_index,
+            filename,
             ..Function::default()
         });
+        self.functions.insert((name, file), id);
+        id
+    }
+
+    /// A new location at `address` (0: none) with `line`, innermost first.
+    fn location(&mut self, address: u64, line: Vec<Line>) -> u64 {
+        let id = self.profile.location.len() as u64 + 1;
         self.profile.location.push(Location {
             id,
-            line: vec![Line {
-                function_id: id,
-                line: 0,
-            }],
+            address,
+            line,
             ..Location::default()
         });
-        self.frames.insert(name.to_owned(), id);
         id
+    }
+
+    /// The location of the task frame named `name`, made on first use with its function.
+    fn task_frame(&mut self, name: &'s str) -> u64 {
+        if let Some(&id) = self.task_frames.get(name) {
+            return id;
+        }
+        let function_id = self.function(name, None);
+        let id = self.location(
+            0,
+            vec![Line {
+                function_id,
+                line: 0,
+            }],
+        );
+        self.task_frames.insert(name, id);
+        id
+    }
+
+    /// The locations of call stack `index`, leaf first: one per run of frames that share
+    /// a return address. Made on first use.
+    fn call_stack(&mut self, index: usize) -> Vec<u64> {
+        if let Some(ids) = self.call_stacks.get(&index) {
+            return ids.clone();
+        }
+        let stacks = self.stacks;
+        let frames: &'s [StackFrame] = stacks.get(index).map_or(&[], |s| &s.frames[..]);
+        let mut ids = Vec::new();
+        for run in frames.chunk_by(|a, b| a.address == b.address) {
+            let line: Vec<Line> = run
+                .iter()
+                .map(|f| Line {
+                    function_id: self.function(&f.function, f.file.as_deref()),
+                    line: f.line.map_or(0, i64::from),
+                })
+                .collect();
+            let key = (
+                run[0].address,
+                line.iter().map(|l| (l.function_id, l.line)).collect(),
+            );
+            let id = match self.addresses.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = self.location(key.0, line);
+                    self.addresses.insert(key, id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        self.call_stacks.insert(index, ids.clone());
+        ids
     }
 
     fn value_type(&mut self, (ty, unit): (&str, &str)) -> ValueType {
@@ -94,20 +175,16 @@ impl Builder {
         }
     }
 
-    fn sample(&mut self, key: &Key<'_>, heap: &HeapCounters) {
-        let location_id = key.frames.iter().map(|f| self.frame(f)).collect();
+    fn sample(&mut self, key: &Key<'s>, values: &Values) {
+        let mut location_id = key.site.map(|i| self.call_stack(i)).unwrap_or_default();
+        for &frame in &key.frames {
+            location_id.push(self.task_frame(frame));
+        }
         let mut label = vec![self.label("task_type", key.task_type)];
         if let Some(task) = key.task {
             label.push(self.label("task", task));
         }
-        let value = [
-            heap.allocation_count,
-            heap.allocated_bytes,
-            heap.live_count(),
-            heap.live_bytes(),
-        ]
-        .map(saturating_i64)
-        .to_vec();
+        let value = values.map(saturating_i64).to_vec();
         self.profile.sample.push(Sample {
             location_id,
             value,
@@ -122,9 +199,14 @@ fn saturating_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// The profile of `samples` under `header`, unencoded.
-pub(crate) fn profile(samples: &[(Key<'_>, HeapCounters)], header: Header<'_>) -> Profile {
-    let mut b = Builder::new();
+/// The profile of `samples` under `header`, unencoded; `stacks` are the call stacks
+/// the samples' keys name.
+pub(crate) fn profile<'s>(
+    samples: &[(Key<'s>, Values)],
+    stacks: &'s [CallStack],
+    header: Header<'_>,
+) -> Profile {
+    let mut b = Builder::new(stacks);
     b.profile.sample_type = SAMPLE_TYPES.map(|t| b.value_type(t)).to_vec();
     b.profile.default_sample_type = b.string(header.default_sample_type);
     // Not sampled: every allocation is counted once, so one event per occurrence.
@@ -133,8 +215,8 @@ pub(crate) fn profile(samples: &[(Key<'_>, HeapCounters)], header: Header<'_>) -
     b.profile.time_nanos = header.time_nanos;
     b.profile.duration_nanos = header.duration_nanos;
     b.profile.comment = header.comments.iter().map(|c| b.string(c)).collect();
-    for (key, heap) in samples {
-        b.sample(key, heap);
+    for (key, values) in samples {
+        b.sample(key, values);
     }
     let mut profile = b.profile;
     profile.string_table = b.strings;

@@ -84,8 +84,8 @@ pub(crate) struct Label {
     pub num_unit: i64,
 }
 
-/// `message Mapping`: a binary mapped into memory (memscope writes none: its frames are
-/// tasks, not addresses).
+/// `message Mapping`: a binary mapped into memory (memscope writes none: its task frames
+/// have no address, and its call stacks' frames come with their functions and lines).
 #[derive(Clone, Copy, PartialEq, Eq, prost::Message)]
 pub(crate) struct Mapping {
     #[prost(uint64, tag = "1")]

@@ -19,11 +19,23 @@
 //!   checksum                 8  100.0  256.4 KiB  256.4 KiB        0 B        0 B        16     41.7
 //!   parse_chunk              1  100.0  175.8 KiB  175.8 KiB        0 B        0 B         1     21.8
 //! …
+//!
+//! where in the tasks: top call sites by name (estimates from sampling, mean 512.0 KiB)
+//!       in use   retained  allocated  site
+//! handle_request (network): 640.0 KiB in use at 2 sites
+//!    640.0 KiB  640.0 KiB    1.2 MiB  app::handler::read_body (src/handler.rs:41)
+//!          0 B        0 B    3.1 MiB  app::handler::parse (src/handler.rs:58)
+//! cache_warmup (memory): 0 B in use at 1 site
+//!          0 B        0 B    4.0 MiB  app::cache::fill (src/cache.rs:17)
+//! outside tasks: 48.0 KiB in use at 1 site
+//!     48.0 KiB        0 B   48.0 KiB  app::main (src/main.rs:9)
 //! ```
 //!
 //! then the instances: the top tasks by peak and the retained tasks, largest first.
 //! Sections are one file each: `names` (the per-name table), `retained` (grouped and
-//! per task), `types` (per type, broken down by name) and `tasks` (the instance table).
+//! per task), `types` (per type, broken down by name), `sites` (the top call sites of
+//! the sampled allocations per name, left out when none was sampled) and `tasks` (the
+//! instance table).
 
 use super::units::{human_bytes, percent, thousands};
 use crate::hook::placement::TRAILER_BYTES;
@@ -35,6 +47,8 @@ use std::fmt::Write;
 mod names;
 /// Retained memory grouped by name and by parent, and the retained tasks.
 mod retained;
+/// The top call sites of the sampled allocations, per name.
+mod sites;
 /// The "top tasks by peak" and "retained" instance tables.
 mod tasks;
 /// The per-type table, each type followed by its names.
@@ -47,7 +61,8 @@ pub(crate) const TOP_N: usize = 10;
 pub(crate) const WIDTH: usize = 100;
 
 /// The summary: totals; per name; retained memory by name and by parent; per type and
-/// name; the top [`TOP_N`] tasks by peak and the tasks whose memory outlived them.
+/// name; the top call sites per name; the top [`TOP_N`] tasks by peak and the tasks whose
+/// memory outlived them.
 pub(crate) fn render(s: &MemorySnapshot) -> String {
     let _internal = thread::internal();
     let mut out = String::new();
@@ -55,6 +70,7 @@ pub(crate) fn render(s: &MemorySnapshot) -> String {
     names::by_name(&mut out, s);
     retained::grouped(&mut out, s);
     types::by_type(&mut out, s);
+    sites::top_sites(&mut out, s);
     tasks::top_tasks(&mut out, s);
     retained::instances(&mut out, s);
     out
