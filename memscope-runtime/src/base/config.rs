@@ -12,7 +12,7 @@ static TIMING_EVERY: AtomicU32 = AtomicU32::new(1);
 static TIMING_SAMPLED: AtomicU32 = AtomicU32::new(1);
 /// Mean bytes between sampled allocations (0: off, 1: every allocation).
 static SAMPLE_BYTES: AtomicU64 = AtomicU64::new(Config::DEFAULT_SAMPLE_BYTES);
-/// Seed of the sampling intervals (0: drawn from the clock).
+/// Seed of the sampling intervals (0: from each thread-local's address).
 static SAMPLE_SEED: AtomicU64 = AtomicU64::new(0);
 /// Bumped whenever the sampling mean or seed changes: each thread compares it when its
 /// countdown runs out and restarts the countdown under the new settings.
@@ -105,7 +105,7 @@ impl Config {
 
     /// Seeds the sampling intervals, so that a program that allocates the same way on the
     /// same threads samples the same allocations (for tests); `0` (the default) seeds
-    /// each thread from the clock.
+    /// each thread from its thread-local's address (apart per thread and per run).
     pub fn with_sample_seed(mut self, seed: u64) -> Self {
         self.sample_seed = seed;
         self

@@ -219,7 +219,6 @@ pub(crate) struct SitesReading {
 
 /// Collects, then copies the books and the live samples out.
 pub(crate) fn read() -> SitesReading {
-    crate::books::site_collector::ensure_started();
     collect();
     let live = live();
     with_books(|books| SitesReading {

@@ -17,7 +17,8 @@
 //! - [`poll_sample`]: which polls to time when one in several is;
 //! - `signals` (Linux): SIGINT and SIGTERM watched without changing what they do;
 //! - [`exit`]: code run at normal process exit (the seed API's report);
-//! - [`sampling`]: which allocations are sampled for their call sites; [`stack`] walks a
+//! - [`sampling`]: which allocations are sampled for their call sites ([`countdown`]
+//!   is each thread's count of bytes to the next one); [`stack`] walks a
 //!   sampled allocation's stack, [`stacks`] interns it, [`sample_slots`] keeps the sample.
 
 pub(crate) mod allocator;
@@ -25,6 +26,7 @@ pub(crate) mod batch;
 pub(crate) mod cell;
 pub(crate) mod charge;
 pub(crate) mod clock;
+pub(crate) mod countdown;
 pub(crate) mod exit;
 pub(crate) mod outside;
 pub(crate) mod owner_table;

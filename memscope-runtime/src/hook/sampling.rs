@@ -11,22 +11,18 @@
 //! reads ([`SAMPLED`](sample_slots::SAMPLED)).
 
 use crate::base::config::{self, Config};
+use crate::hook::clock;
+use crate::hook::countdown::RECHECK_BYTES;
 use crate::hook::record::TaskRecord;
 use crate::hook::sample_slots::{self, LIVE};
 use crate::hook::stack;
 use crate::hook::stacks;
 use crate::hook::thread::{self, ThreadState};
-use crate::hook::{charge, clock};
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
 
-/// Bytes a thread allocates between two looks at the settings while sampling is off.
-const RECHECK_BYTES: i64 = 1 << 20;
-
 /// Samples taken so far (each in a slot; those dropped for want of one are not counted).
 static TAKEN: AtomicU64 = AtomicU64::new(0);
-/// Threads that drew their first interval: seeds each one apart from the others.
-static THREADS: AtomicU64 = AtomicU64::new(0);
 
 /// Applies `config` to the whole process, from now on; the calling thread's sampling
 /// starts over under the new settings at once.
@@ -59,69 +55,6 @@ pub(crate) fn weight(size: u64, mean: u64) -> f64 {
 /// Samples taken so far.
 pub(crate) fn taken() -> u64 {
     TAKEN.load(Relaxed)
-}
-
-/// A thread's countdown, kept in its `ThreadState`.
-pub(crate) struct Countdown {
-    /// Bytes left before the next sampled allocation (below zero: due).
-    left: std::cell::Cell<i64>,
-    /// Generation of the settings the countdown was drawn under; `u64::MAX`: never drawn.
-    generation: std::cell::Cell<u64>,
-    /// xorshift64* state; 0 until seeded.
-    rng: std::cell::Cell<u64>,
-}
-
-impl Countdown {
-    pub(crate) const fn new() -> Self {
-        Countdown {
-            left: std::cell::Cell::new(0),
-            generation: std::cell::Cell::new(u64::MAX),
-            rng: std::cell::Cell::new(0),
-        }
-    }
-
-    /// Counts `size` bytes; true when the allocation may be due a sample (the slow path
-    /// decides).
-    #[inline(always)]
-    pub(crate) fn count(&self, size: u64) -> bool {
-        let left = self.left.get() - size as i64;
-        self.left.set(left);
-        left < 0
-    }
-
-    fn restart(&self) {
-        self.generation.set(u64::MAX);
-        self.left.set(0);
-    }
-
-    /// An interval drawn from the exponential distribution of mean `mean` (0 for 1).
-    fn draw(&self, mean: u64) -> i64 {
-        if mean <= 1 {
-            return 0;
-        }
-        let mut x = self.rng.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng.set(x);
-        // Uniform in (0, 1].
-        let u = ((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        (-u.ln() * mean as f64).min(i64::MAX as f64 / 2.0) as i64
-    }
-
-    fn seed(&self, seed: u64) {
-        let n = THREADS.fetch_add(1, Relaxed) + 1;
-        let base = if seed != 0 {
-            seed
-        } else {
-            clock::now_ns_if_started() ^ (std::ptr::from_ref(self) as u64)
-        };
-        // splitmix64 of the seed and the thread's number: distinct, never 0.
-        let mut z = base ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.rng.set((z ^ (z >> 31)) | 1);
-    }
 }
 
 /// The slow path of a countdown that ran out at an allocation of `size` bytes whose owner
@@ -160,7 +93,7 @@ fn take(s: &ThreadState, owner: usize, size: u64, mean: u64) -> usize {
     };
     let stack = stacks::intern(&stack::capture());
     let (task, name, record) = match s.current_record() {
-        Some(rec) if owner != charge::OWNER_UNTRACKED => describe(s, rec),
+        Some(rec) if !s.current_cell().is_null() => describe(s, rec),
         _ => (0, [0, 0], std::ptr::null_mut()),
     };
     // Relaxed: published by the `Release` store of the state.

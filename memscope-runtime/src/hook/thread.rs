@@ -7,8 +7,8 @@
 use crate::base::task::TaskId;
 use crate::hook::batch::BatchCells;
 use crate::hook::cell::OwnerCell;
+use crate::hook::countdown::Countdown;
 use crate::hook::record::TaskRecord;
-use crate::hook::sampling::Countdown;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;

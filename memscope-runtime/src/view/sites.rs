@@ -6,6 +6,7 @@
 //! sum unbiased (with `m = 1`, every allocation is sampled and the figures are exact).
 
 use crate::base::task::{TaskId, TaskType};
+use crate::books::site_collector;
 use crate::books::sites::{self, SitesReading, OTHER_NAMES, UNTRACKED_GROUP};
 use crate::books::symbols;
 use crate::hook::stacks;
@@ -208,6 +209,7 @@ impl CallSites {
 
 /// Reads the site books into a [`CallSites`]; `running` are the tasks running now.
 pub(crate) fn read(sample_bytes: u64, running: &HashSet<TaskId>) -> CallSites {
+    site_collector::ensure_started();
     let reading = sites::read();
     let sites = Builder::default().build(reading, sample_bytes, running);
     symbols::release();
