@@ -18,7 +18,7 @@ static SAMPLE_SEED: AtomicU64 = AtomicU64::new(0);
 /// countdown runs out and restarts the countdown under the new settings.
 static SAMPLE_GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// Settings of the tracker, applied with [`configure`]. Setters are `with_*`, getters
+/// Settings of the tracker, applied with [`configure`](crate::configure). Setters are `with_*`, getters
 /// have the setting's name.
 ///
 /// ```
