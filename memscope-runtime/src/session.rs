@@ -2,6 +2,7 @@
 //! start the sampler at start-up, then print the summary and write the report at
 //! shutdown.
 
+use crate::base::config::env_value;
 use crate::base::error::Error;
 use crate::base::format::ReportFormat;
 use crate::books::sampler;
@@ -126,9 +127,7 @@ impl SessionOptions {
 /// a bad value or a missing report is a line on stderr.
 fn start_periodic(report: Option<&(PathBuf, ReportFormat)>) -> Option<report::every::Periodic> {
     use report::every::{parse_every, REPORT_EVERY_ENV};
-    let every = std::env::var(REPORT_EVERY_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty())?;
+    let every = env_value(REPORT_EVERY_ENV)?;
     let Some(interval) = parse_every(&every) else {
         eprintln!("memscope: {REPORT_EVERY_ENV}=`{every}` is not an interval; give e.g. `30s`, `500ms` or `5m`");
         return None;
@@ -152,9 +151,7 @@ type Endpoint = ();
 /// Starts the endpoint `MEMSCOPE_SERVE` or `configured` names; a failure is a line on
 /// stderr, never the program's end (profiling must not take a service down).
 fn start_endpoint(configured: Option<&str>) -> Option<Endpoint> {
-    let env = std::env::var(SERVE_ENV)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
+    let env = env_value(SERVE_ENV);
     let addr = env.as_deref().or(configured)?;
     #[cfg(feature = "serve")]
     let started = crate::serve::serve(addr);

@@ -30,11 +30,8 @@ const TRAILER_SIZES: [usize; 4] = [24, 100, 1000, 5000];
 #[test]
 fn blocks_on_class_boundaries_keep_their_owner_out_of_band() {
     assert_eq!(GLOBAL.placement(), OwnerPlacement::SizeClasses);
-    // No sampling, and the call-site collector (started by the first snapshot) past its
-    // start-up and first pass: nothing but the checks allocates from here on.
-    memscope_runtime::configure(memscope_runtime::Config::default().with_sample_bytes(0));
-    drop(memscope_runtime::snapshot());
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Nothing but the checks allocates from here on.
+    support::quiet_background();
     inner_sees_the_callers_size_for_table_blocks();
     frees_from_another_thread_are_charged_to_the_owner();
     reallocs_move_the_owner_between_table_and_trailer();

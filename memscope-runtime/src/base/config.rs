@@ -219,13 +219,16 @@ pub(crate) fn parse_sample_bytes(text: &str) -> Option<u64> {
     n.checked_mul(scale)
 }
 
+/// The value of environment variable `name`, if it is set and not blank: how every
+/// `MEMSCOPE_*` variable is read.
+pub(crate) fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// The mean [`SAMPLE_BYTES_ENV`] sets, if it is set and not blank; a value that is not a
 /// size is a line on stderr (`warn`) and `None`.
 pub(crate) fn sample_bytes_from_env(warn: bool) -> Option<u64> {
-    let value = std::env::var(SAMPLE_BYTES_ENV).ok()?;
-    if value.trim().is_empty() {
-        return None;
-    }
+    let value = env_value(SAMPLE_BYTES_ENV)?;
     let parsed = parse_sample_bytes(&value);
     if parsed.is_none() && warn {
         eprintln!(

@@ -110,11 +110,8 @@ impl SiteBooks {
 
     /// Counts a new sample's allocation; returns its group.
     fn count(&mut self, slot: &Slot) -> u32 {
-        let task = slot.task.load(Relaxed);
-        let key = (task != 0).then(|| name_of(slot)).map(|name| {
-            let task_type = TaskType::from_u8((task >> 56) as u8).unwrap_or_default();
-            (name, task_type)
-        });
+        let task = sample_slots::unpack_task(slot.task.load(Relaxed));
+        let key = task.map(|(_, task_type)| (name_of(slot), task_type));
         let group = self.group(key);
         let stack = slot.stack.load(Relaxed);
         let size = slot.size.load(Relaxed);
@@ -134,7 +131,7 @@ impl SiteBooks {
         }
         self.recent.push_back(RecentSample {
             at_ns: slot.at_ns.load(Relaxed),
-            task: (task != 0).then(|| TaskId::from_u64(task & ((1 << 56) - 1))),
+            task: task.map(|(id, _)| id),
             stack,
             size,
         });
@@ -242,11 +239,11 @@ fn live() -> Vec<LiveSample> {
         }
         let size = slot.size.load(Relaxed);
         let weight = sampling::weight(size, slot.mean.load(Relaxed));
-        let task = slot.task.load(Relaxed) & ((1 << 56) - 1);
+        let task = sample_slots::unpack_task(slot.task.load(Relaxed));
         out.push(LiveSample {
             group: slot.group.load(Relaxed),
             stack: slot.stack.load(Relaxed),
-            task: (task != 0).then(|| TaskId::from_u64(task)),
+            task: task.map(|(id, _)| id),
             bytes: weight * size as f64,
             count: weight,
         });

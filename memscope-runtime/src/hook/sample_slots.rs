@@ -10,7 +10,24 @@
 //! estimates low by that share: at the default mean of 512 KiB the pool holds the samples
 //! of 16 GiB of live heap.
 
+use crate::base::task::{TaskId, TaskType};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+/// The [`Slot::task`] word of a task: its id, with its type in the top byte.
+pub(crate) fn pack_task(id: TaskId, task_type: TaskType) -> u64 {
+    id.as_u64() & TASK_ID_BITS | (task_type as u64) << 56
+}
+
+/// The task and type a [`Slot::task`] word names; `None` for 0 (outside tasks).
+pub(crate) fn unpack_task(word: u64) -> Option<(TaskId, TaskType)> {
+    (word != 0).then(|| {
+        let task_type = TaskType::from_u8((word >> 56) as u8).unwrap_or_default();
+        (TaskId::from_u64(word & TASK_ID_BITS), task_type)
+    })
+}
+
+/// The bits of a [`Slot::task`] word that hold the id.
+const TASK_ID_BITS: u64 = (1 << 56) - 1;
 
 /// Slots in the pool.
 pub(crate) const SLOTS: usize = 32 * 1024;
@@ -44,8 +61,7 @@ pub(crate) struct Slot {
     pub record: AtomicPtr<u8>,
     /// `(tag, address, length)` of a `'static` name, packed by `sampling`.
     pub name: [AtomicUsize; 2],
-    /// The allocating task's id (0 outside tasks) and its type (`TaskType` as `u8`, in the
-    /// top byte).
+    /// The allocating task's id and type ([`pack_task`]; 0 outside tasks).
     pub task: AtomicU64,
     /// The caller's size in bytes.
     pub size: AtomicU64,

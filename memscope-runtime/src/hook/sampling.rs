@@ -115,7 +115,7 @@ fn take(s: &ThreadState, owner: usize, size: u64, mean: u64) -> usize {
 /// byte, its `'static` name packed (tag, address, length), or else a strong count of its
 /// record for the books to read the name from.
 fn describe(s: &ThreadState, rec: &TaskRecord) -> (u64, [usize; 2], *mut u8) {
-    let task = rec.id.as_u64() & ((1 << 56) - 1) | (rec.task_type as u64) << 56;
+    let task = sample_slots::pack_task(rec.id, rec.task_type);
     let (tag, address, len) = rec.name.address();
     if tag < 2 {
         return (

@@ -6,6 +6,7 @@
 pub(crate) mod diff;
 pub(crate) mod inclusive;
 pub(crate) mod scan;
+pub(crate) mod site_builder;
 pub(crate) mod sites;
 pub(crate) mod snapshot;
 pub(crate) mod task;

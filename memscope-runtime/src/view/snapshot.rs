@@ -9,7 +9,8 @@ use crate::books::store;
 use crate::hook::{clock, outside, thread};
 use crate::view::inclusive::{self, Detached, HeldExtra};
 use crate::view::scan::{self, group_of};
-use crate::view::sites::{self, CallSites};
+use crate::view::site_builder;
+use crate::view::sites::CallSites;
 use crate::view::task::TaskMemoryProfile;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -154,13 +155,13 @@ pub(crate) fn take(detail: Detail) -> MemorySnapshot {
     // Freed before the buckets are read below, so the snapshot's own traffic is all in them.
     drop((extra, detached));
     // Counted from the same reads as the groups' `running_count`.
-    let tasks_running = tasks.iter().filter(|t| !t.outcome.is_finished()).count() as u64;
     let running: HashSet<TaskId> = tasks
         .iter()
         .filter(|t| !t.outcome.is_finished())
         .map(|t| t.id)
         .collect();
-    let sites = sites::read(Config::current().sample_bytes(), &running);
+    let tasks_running = running.len() as u64;
+    let sites = site_builder::read(Config::current().sample_bytes(), &running);
     drop(running);
     MemorySnapshot {
         schema_version: SCHEMA_VERSION,

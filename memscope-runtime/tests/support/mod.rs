@@ -11,7 +11,9 @@
 //! `owner_table.rs` covers the out-of-band placement.
 #![allow(dead_code)]
 
-use memscope_runtime::{snapshot, MemorySnapshot, OwnerPlacement, TRAILER_BYTES};
+use memscope_runtime::{
+    configure, snapshot, Config, MemorySnapshot, OwnerPlacement, TRAILER_BYTES,
+};
 use memscope_test_support::assert_books_add_up;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -148,11 +150,22 @@ unsafe impl GlobalAlloc for FailingAlloc {
     }
 }
 
+/// Turns call-site sampling off and lets memscope's collector thread (started by the
+/// first snapshot) through its start-up and a pass over what was sampled: from then on
+/// it finds nothing new and allocates nothing, so only the test allocates.
+pub fn quiet_background() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    configure(Config::current().with_sample_bytes(0));
+    drop(snapshot());
+    QUIET.call_once(|| std::thread::sleep(std::time::Duration::from_millis(300)));
+}
+
 /// Takes a snapshot and reads the inner allocator's counts with nothing allocated in
 /// between (the snapshot reads its buckets after its own last allocation), then checks
 /// the books against those counts. Call it only when no other thread allocates and no
 /// tracked scope is open, so that every batch has been flushed.
 pub fn assert_books_match_inner(inner: &FailingAlloc) -> MemorySnapshot {
+    quiet_background();
     let s = snapshot();
     let c = inner.counts();
     let all = s.all_heap_traffic();
