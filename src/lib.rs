@@ -40,6 +40,8 @@
 //! | write a report | [`MemorySnapshot::save`] (format by file ending) or [`MemorySnapshot::write_to`]; `Display` is the text summary |
 //! | profile without the attribute | [`Session::start`] … [`Session::end`] |
 //! | where in a task memory was allocated | [`MemorySnapshot::sites`] ([`CallSites`]; sampling: [`Config::with_sample_bytes`]) |
+//! | what a future and the tasks it spawns allocate, retain and peak at, exactly | [`measure`] → [`Stats`]; check with [`assert_mem!`]; a test with `#[memscope::test(peak = "256 KiB")]` |
+//! | stop a task tree that holds too much memory, not the process | [`with_budget`] with a [`Budget`] → [`OverBudget`]; [`pressure`] to spill first; per type: [`Config::with_type_budget`] |
 //! | settings (retention, poll timing, group limit, sampling) | [`configure`] with a [`Config`] |
 //! | keep your own global allocator | [`TrackingAllocator`] (turn off the `global-allocator` feature) |
 //! | the original design document's API | [`async_memory`] (`initialize`, `spawn_tracked`, `get_memory_snapshot`, …) |
@@ -69,12 +71,18 @@
 //! need the `tokio` feature.
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub use memscope_runtime::__private_mem_assert;
 #[cfg(feature = "prometheus")]
 pub use memscope_runtime::Exposition;
 #[cfg(feature = "pprof")]
 pub use memscope_runtime::PprofKind;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub use memscope_runtime::DEFAULT_METRIC_NAMES;
+pub use memscope_runtime::{
+    assert_mem, measure, measure_named, pressure, with_budget, Budget, Measure, OverBudget,
+    Pressure, Stats, WithBudget, GIB, KIB, MIB,
+};
 pub use memscope_runtime::{
     configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupChange,
     GroupFigures, GroupProfile, HeapCounters, MemorySnapshot, Outcome, OwnerPlacement,

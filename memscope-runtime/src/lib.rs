@@ -22,6 +22,7 @@ mod shutdown;
 mod track;
 mod view;
 
+pub use base::budget::{OverBudget, Pressure, Stats, GIB, KIB, MIB};
 pub use base::config::{Config, SAMPLE_BYTES_ENV};
 pub use base::counters::HeapCounters;
 pub use base::error::{Error, PanicPayload};
@@ -40,6 +41,8 @@ pub use hook::thread::current_task_id;
 pub use report::every::REPORT_EVERY_ENV;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub use report::figures::DEFAULT_METRIC_NAMES;
+#[doc(hidden)]
+pub use report::mem_assert::private as __private_mem_assert;
 #[cfg(feature = "pprof")]
 pub use report::pprof::PprofKind;
 #[cfg(feature = "prometheus")]
@@ -47,6 +50,8 @@ pub use report::prometheus::Exposition;
 #[cfg(feature = "serve")]
 pub use serve::{limits as serve_limits, serve, Server};
 pub use session::{Session, SessionEnd, SessionOptions, REPORT_ENV, SERVE_ENV};
+pub use track::budget::{pressure, with_budget, Budget, WithBudget};
+pub use track::measure::{measure, measure_named, Measure};
 pub use track::method_name::{FnName, MethodName};
 #[cfg(feature = "tokio")]
 pub use track::spawn::{spawn, TrackedHandle};

@@ -1,5 +1,6 @@
 //! Process-wide settings of the tracker.
 
+use crate::base::task::TaskType;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 static RETENTION: AtomicUsize = AtomicUsize::new(Config::DEFAULT_RETENTION);
@@ -17,6 +18,9 @@ static SAMPLE_SEED: AtomicU64 = AtomicU64::new(0);
 /// Bumped whenever the sampling mean or seed changes: each thread compares it when its
 /// countdown runs out and restarts the countdown under the new settings.
 static SAMPLE_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Per task type (`as usize`), the budget of each spawned task of that type; 0: none.
+static TYPE_BUDGETS: [AtomicU64; TYPES] = [const { AtomicU64::new(0) }; TYPES];
+const TYPES: usize = TaskType::ALL.len();
 
 /// Settings of the tracker, applied with [`configure`](crate::configure). Setters are `with_*`, getters
 /// have the setting's name.
@@ -37,6 +41,7 @@ pub struct Config {
     poll_timing_every: u32,
     sample_bytes: u64,
     sample_seed: u64,
+    type_budgets: [u64; TYPES],
 }
 
 impl Default for Config {
@@ -48,6 +53,7 @@ impl Default for Config {
             poll_timing_every: 1,
             sample_bytes: sample_bytes_from_env(false).unwrap_or(Self::DEFAULT_SAMPLE_BYTES),
             sample_seed: 0,
+            type_budgets: [0; TYPES],
         }
     }
 }
@@ -71,7 +77,34 @@ impl Config {
             poll_timing_every: TIMING_SAMPLED.load(Relaxed),
             sample_bytes: SAMPLE_BYTES.load(Relaxed),
             sample_seed: SAMPLE_SEED.load(Relaxed),
+            type_budgets: std::array::from_fn(|t| TYPE_BUDGETS[t].load(Relaxed)),
         }
+    }
+
+    /// Gives every task of type `task_type` spawned with [`spawn`](crate::spawn) from now
+    /// on a budget of `limit_bytes` live bytes for its tree (it and the tasks created
+    /// inside it), as [`with_budget`](crate::with_budget) would: over it, the task is
+    /// stopped at its next poll boundary and its handle gives
+    /// [`Error::OverBudget`](crate::Error::OverBudget). `0` removes the type's budget
+    /// (the default: none).
+    ///
+    /// ```
+    /// # use memscope_runtime as memscope;
+    /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
+    /// use memscope::{configure, Config, TaskType, MIB};
+    /// configure(Config::current().with_type_budget(TaskType::CpuIntensive, 64 * MIB));
+    /// assert_eq!(Config::current().type_budget(TaskType::CpuIntensive), Some(64 * MIB));
+    /// assert_eq!(Config::current().type_budget(TaskType::IoIntensive), None);
+    /// # configure(Config::current().with_type_budget(TaskType::CpuIntensive, 0));
+    /// ```
+    pub fn with_type_budget(mut self, task_type: TaskType, limit_bytes: u64) -> Self {
+        self.type_budgets[task_type as usize] = limit_bytes;
+        self
+    }
+
+    /// The budget of each spawned task of type `task_type`, if it has one.
+    pub fn type_budget(&self, task_type: TaskType) -> Option<u64> {
+        Some(self.type_budgets[task_type as usize]).filter(|b| *b != 0)
     }
 
     /// Samples allocations by bytes, one every `mean` bytes on average, to find their call
@@ -239,6 +272,12 @@ pub(crate) fn sample_bytes_from_env(warn: bool) -> Option<u64> {
     parsed
 }
 
+/// The budget of spawned tasks of type `task_type` now, if any.
+pub(crate) fn type_budget(task_type: TaskType) -> Option<u64> {
+    // Relaxed: see `Config::current`.
+    Some(TYPE_BUDGETS[task_type as usize].load(Relaxed)).filter(|b| *b != 0)
+}
+
 /// The sampling mean, seed and generation now (see [`Config::with_sample_bytes`]).
 #[inline]
 pub(crate) fn sampling() -> (u64, u64, u64) {
@@ -264,6 +303,9 @@ pub(crate) fn apply(config: Config) {
     };
     TIMING_EVERY.store(every, Relaxed);
     TIMING_SAMPLED.store(config.poll_timing_every.max(1), Relaxed);
+    for (budget, limit) in TYPE_BUDGETS.iter().zip(config.type_budgets) {
+        budget.store(limit, Relaxed);
+    }
     let sampling = (SAMPLE_BYTES.load(Relaxed), SAMPLE_SEED.load(Relaxed));
     if sampling != (config.sample_bytes, config.sample_seed) {
         SAMPLE_BYTES.store(config.sample_bytes, Relaxed);

@@ -1,5 +1,6 @@
 //! The error type of memscope's fallible calls.
 
+use crate::base::budget::OverBudget;
 use crate::base::format::UnknownReportFormat;
 use crate::base::lock::lock;
 use crate::base::task::TaskId;
@@ -46,6 +47,14 @@ pub enum Error {
     TaskCancelled {
         /// The task.
         task: TaskId,
+    },
+    /// A spawned tracked task was stopped because its tree went over a budget
+    /// ([`with_budget`](crate::with_budget), or its type's budget).
+    OverBudget {
+        /// The task that was stopped.
+        task: TaskId,
+        /// The budget's answer.
+        over: OverBudget,
     },
     /// A monitoring window was stopped without having been started.
     MonitorNotStarted,
@@ -125,6 +134,9 @@ impl fmt::Display for Error {
             }
             Error::TaskCancelled { task } => {
                 write!(f, "tracked task {task} was cancelled before it completed")
+            }
+            Error::OverBudget { task, over } => {
+                write!(f, "tracked task {task} was stopped: {over}")
             }
             Error::MonitorNotStarted => {
                 f.write_str("the monitor was not started; call `start_monitoring().await` first")

@@ -1,8 +1,8 @@
 //! A shard's owner cells: handed out to new tasks, kept for folded tasks whose memory
 //! outlives them, reused once nothing points at them.
 //!
-//! Cells come in chunks of [`CHUNK`] (8 KiB), allocated as tracker memory and never
-//! freed, so a cell's address stays valid for any block that names it. Free cells form a
+//! Cells come in chunks of [`CHUNK`] (8 KiB, `hook::cell_chunk`), allocated as tracker
+//! memory and never freed, so a cell's address stays valid for any block that names it. Free cells form a
 //! list through their `parent` field. A folded task's cell is *detached*: it stays until
 //! its memory is freed and no child cell links to it, which [`Cells::sweep_if_due`] checks,
 //! amortised O(1) per detach (it scans when the detached cells have doubled since the last
@@ -12,10 +12,12 @@
 //! (running, held and detached tasks), rounded up to a chunk.
 
 use crate::hook::cell::{self, OwnerCell};
+use crate::hook::cell_chunk::{self, CellChunk};
+use crate::hook::meter;
 use std::ptr;
 
 /// Cells per chunk.
-pub(crate) const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = cell_chunk::CELLS;
 
 pub(crate) struct Cells {
     /// The shard these cells belong to.
@@ -74,8 +76,7 @@ impl Cells {
     /// Adds a chunk of free cells; returns the one now at the head of the free list.
     #[cold]
     fn grow(&mut self) -> &'static OwnerCell {
-        let chunk: &'static [OwnerCell] =
-            Box::leak((0..CHUNK).map(|_| OwnerCell::new()).collect::<Box<[_]>>());
+        let chunk = CellChunk::leak().cells();
         self.chunks.push(chunk);
         for cell in chunk.iter().rev() {
             self.push_free(cell);
@@ -84,6 +85,8 @@ impl Cells {
     }
 
     fn push_free(&mut self, cell: &'static OwnerCell) {
+        // Nothing names the cell any more: it lets go of its meter.
+        meter::release(cell_chunk::set_meter(cell, 0));
         let next = self
             .free
             .map_or(ptr::null_mut(), |c| ptr::from_ref(c).cast_mut());

@@ -10,8 +10,10 @@
 //! - [`sites`]: what the sampled allocations add up to per task group and call stack,
 //!   kept current by [`site_collector`]'s thread;
 //! - [`symbols`]: function names, files and lines of the sampled stacks.
+//! - [`budgets`]: the wakers and soft-limit callbacks of the budgets in force.
 
 pub(crate) mod aggregate;
+pub(crate) mod budgets;
 pub(crate) mod cells;
 pub mod sampler;
 pub(crate) mod shard;

@@ -16,7 +16,9 @@ use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::shard::Shard;
 use crate::books::site_collector;
+use crate::hook::cell_chunk;
 use crate::hook::clock;
+use crate::hook::meter;
 use crate::hook::record::{NewTask, TaskRecord};
 use crate::hook::thread;
 use crossbeam_utils::CachePadded;
@@ -91,14 +93,22 @@ pub(crate) fn register(
     // Relaxed: only uniqueness matters.
     let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
     let created_ns = clock::now_ns();
+    // A task joins the tree of the task it is created in: its cell holds that meter.
+    let meter = parent.as_ref().map_or(0, |p| p.meter());
+    if meter != 0 {
+        meter::retain(meter);
+        meter::add_task(meter);
+    }
     let mut shard = lock(shard_of(id));
     let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
+    cell_chunk::set_meter(cell, meter);
     let rec = shard.new_record(NewTask {
         id,
         name,
         task_type,
         parent,
         cell,
+        meter,
         future_size,
         created_ns,
     });
@@ -111,6 +121,25 @@ pub(crate) fn register(
         PEAK_RUNNING.fetch_max(running, Relaxed);
     }
     rec
+}
+
+/// Gives a task that has not run yet a meter of its own (`measure`, `with_budget`, a
+/// spawn under a per-type budget), inside the one it was in: from now on its figures and
+/// those of every task created inside it are added to that meter too. Returns the new
+/// meter's index, held once by the caller (`meter::release` when done).
+pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Option<u64>) -> u32 {
+    let _internal = thread::internal();
+    let new = meter::open(rec.id.as_u64(), rec.meter(), limit, soft_limit);
+    meter::get(new).count_task();
+    // The cell's hold.
+    meter::retain(new);
+    let shard = lock(shard_of(rec.id));
+    let previous = cell_chunk::set_meter(rec.cell, new);
+    rec.set_meter(new);
+    drop(shard);
+    // The new meter holds the old one as its parent; the cell lets go of it.
+    meter::release(previous);
+    new
 }
 
 /// Gives a task a label (shown beside its name; it makes no group of its own). The

@@ -94,6 +94,11 @@ impl BatchCells {
         self.is_due()
     }
 
+    /// Live bytes the batch added so far (below zero if it freed more).
+    pub(crate) fn pending_delta(&self) -> i64 {
+        self.delta.get()
+    }
+
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.alloc_count.get() + self.free_count.get() == 0

@@ -12,6 +12,8 @@
 //! owner's cell directly (two `fetch_sub`s: a "foreign" free).
 
 use crate::hook::cell::OwnerCell;
+use crate::hook::cell_chunk;
+use crate::hook::meter;
 use crate::hook::outside;
 use crate::hook::sample_slots::{self, FREED, SAMPLED};
 use crate::hook::sampling;
@@ -99,9 +101,23 @@ pub(crate) fn free(owner: usize, size: usize) {
                 // open and every batch has landed, which makes the live count exact) and
                 // that count is zero, i.e. no block, this one included, points at it.
                 let cell = unsafe { &*(cell as *const OwnerCell) };
+                if meter::any_open() {
+                    charge_metered_free(cell, size);
+                }
                 cell.charge_foreign_free(size);
             }
         }
+    }
+}
+
+/// A foreign free while meters are open: the owner's meter is charged too, before its
+/// cell (whose count keeps the cell, and so its hold on the meter, until then).
+#[cold]
+#[inline(never)]
+fn charge_metered_free(cell: &OwnerCell, size: u64) {
+    match cell_chunk::meter_of(cell) {
+        0 => {}
+        m => meter::charge_foreign_free(m, size),
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`charge`]: the one place that decides which bucket an allocation or a free goes to;
 //! - [`thread`]: each thread's current-task slot, its batch, and the scope guards;
 //! - [`cell`]: what a task's blocks point at, which outlives its record if they do;
+//!   [`cell_chunk`]: where cells live, and which meter each belongs to;
+//! - [`meter`]: the running figures and limits of a measured or budgeted task tree;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
@@ -24,10 +26,12 @@
 pub(crate) mod allocator;
 pub(crate) mod batch;
 pub(crate) mod cell;
+pub(crate) mod cell_chunk;
 pub(crate) mod charge;
 pub(crate) mod clock;
 pub(crate) mod countdown;
 pub(crate) mod exit;
+pub(crate) mod meter;
 pub(crate) mod outside;
 pub(crate) mod owner_table;
 pub(crate) mod placement;

@@ -33,6 +33,7 @@ use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::hook::batch::Batch;
 use crate::hook::cell::OwnerCell;
+use crate::hook::meter;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::Arc;
 
@@ -47,6 +48,9 @@ pub(crate) struct TaskRecord {
     pub task_type: TaskType,
     /// Index in its shard's table of running tasks (set and read under the shard's lock).
     pub slot: AtomicU32,
+    /// The meter of the tree the task belongs to (`hook::meter`), 0 for none; set when
+    /// it is created, or by `measure`/`with_budget`/a spawn before it first runs.
+    meter: AtomicU32,
     /// The record of the task that was running where this one was created.
     parent: Option<Arc<TaskRecord>>,
     /// What this task's blocks point at; cells live in chunks that are never freed.
@@ -116,6 +120,7 @@ pub(crate) struct NewTask {
     pub task_type: TaskType,
     pub parent: Option<Arc<TaskRecord>>,
     pub cell: &'static OwnerCell,
+    pub meter: u32,
     pub future_size: usize,
     pub created_ns: u64,
 }
@@ -127,6 +132,7 @@ impl TaskRecord {
             name: t.name,
             task_type: t.task_type,
             slot: AtomicU32::new(u32::MAX),
+            meter: AtomicU32::new(t.meter),
             parent: t.parent,
             cell: t.cell,
             future_size: t.future_size as u64,
@@ -152,6 +158,19 @@ impl TaskRecord {
     /// The task that was running where this one was created.
     pub(crate) fn parent(&self) -> Option<TaskId> {
         self.parent.as_ref().map(|p| p.id)
+    }
+
+    /// The meter of the task's tree (0 for none).
+    #[inline]
+    pub(crate) fn meter(&self) -> u32 {
+        // Relaxed: set before the task first runs, by the thread that then polls or
+        // spawns it (which orders it before any of the task's flushes).
+        self.meter.load(Relaxed)
+    }
+
+    /// Moves the task to meter `index`, before it ran; returns the one it was in.
+    pub(crate) fn set_meter(&self, index: u32) -> u32 {
+        self.meter.swap(index, Relaxed)
     }
 
     /// The parent's record, held while this one is.
@@ -184,6 +203,10 @@ impl TaskRecord {
             b.alloc_bytes.wrapping_sub(b.free_bytes) as i64,
             b.alloc_count.wrapping_sub(b.free_count) as i64,
         );
+        match self.meter() {
+            0 => {}
+            m => meter::add_batch(m, b),
+        }
     }
 
     /// Records one finished poll.
@@ -192,6 +215,10 @@ impl TaskRecord {
         bump(&self.polls, 1);
         if poll_ns > 0 {
             bump(&self.poll_ns, poll_ns);
+        }
+        match self.meter() {
+            0 => {}
+            m => meter::add_poll(m),
         }
     }
 
@@ -274,6 +301,7 @@ pub(crate) fn test_record(id: u64) -> TaskRecord {
         task_type: TaskType::IoIntensive,
         parent: None,
         cell,
+        meter: 0,
         future_size: 64,
         created_ns: 0,
     })

@@ -15,6 +15,8 @@ pub(crate) mod figures;
 pub(crate) mod html;
 /// The JSON report (the snapshot itself).
 pub(crate) mod json;
+/// `assert_mem!`'s failure message, and how budgets' answers read.
+pub(crate) mod mem_assert;
 /// pprof `profile.proto` heap and allocation profiles.
 #[cfg(feature = "pprof")]
 pub(crate) mod pprof;

@@ -1,15 +1,19 @@
 //! Spawning a tracked future on tokio, and the handle that gives back its output.
 
+use crate::base::budget::OverBudget;
+use crate::base::config;
 use crate::base::error::Error;
 use crate::base::task::TaskId;
+use crate::track::meter_hold::{self, MeterHold};
 use crate::track::tracked::Tracked;
+use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Handle of a task started by [`spawn`] (or the seed API's `spawn_tracked` /
 /// `create_tracked`). Awaiting it gives the task's output, or [`Error::TaskPanicked`] /
-/// [`Error::TaskCancelled`], so `?` works into `Box<dyn Error>` and the handles work in
+/// [`Error::TaskCancelled`] / [`Error::OverBudget`], so `?` works into `Box<dyn Error>` and the handles work in
 /// `tokio::try_join!`.
 ///
 /// Like tokio's `JoinHandle`, dropping it detaches the task: it keeps running.
@@ -42,10 +46,12 @@ impl<T> Future for TrackedHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let task = self.id;
         Pin::new(&mut self.inner).poll(cx).map_err(|e| {
-            if e.is_panic() {
-                Error::task_panicked(task, e.into_panic())
-            } else {
-                Error::TaskCancelled { task }
+            if !e.is_panic() {
+                return Error::TaskCancelled { task };
+            }
+            match e.into_panic().downcast::<OverBudget>() {
+                Ok(over) => Error::OverBudget { task, over: *over },
+                Err(payload) => Error::task_panicked(task, payload),
             }
         })
     }
@@ -54,6 +60,12 @@ impl<T> Future for TrackedHandle<T> {
 /// Spawns a tracked future on the current tokio runtime: the one way to spawn a tracked
 /// task. The allocation tokio makes for the task itself (its boxed future) is charged to
 /// the task, whose profile also reports its future's size.
+///
+/// Inside a budgeted tree ([`with_budget`](crate::with_budget)) the task is part of it,
+/// and once the tree is over its budget the task is stopped at its next poll boundary:
+/// its future is dropped and its handle gives [`Error::OverBudget`]. A task whose type has
+/// a budget of its own ([`Config::with_type_budget`](crate::Config::with_type_budget)) is
+/// the root of a budgeted tree, stopped the same way.
 ///
 /// # Panics
 /// Outside a tokio runtime, like `tokio::spawn`.
@@ -77,6 +89,61 @@ where
 {
     let id = tracked.id();
     let scope = tracked.scope_handle();
-    let inner = scope.run_eager(|| tokio::spawn(tracked));
+    let rec = tracked.record();
+    let own =
+        config::type_budget(rec.task_type).map(|limit| MeterHold::open(rec, Some(limit), None));
+    let guarded = Guarded {
+        meter: rec.meter(),
+        task: id,
+        inner: Some(tracked),
+        _own: own,
+    };
+    let inner = scope.run_eager(|| tokio::spawn(guarded));
     TrackedHandle { id, inner }
+}
+
+pin_project! {
+    /// A spawned tracked future, stopped at a poll boundary once its tree is over a budget.
+    struct Guarded<F> {
+        meter: u32,
+        task: TaskId,
+        #[pin]
+        inner: Option<Tracked<F>>,
+        // The meter of a per-type budget, held while the task is.
+        _own: Option<MeterHold>,
+    }
+}
+
+impl<F: Future> Future for Guarded<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut this = self.project();
+        let inner = this
+            .inner
+            .as_mut()
+            .as_pin_mut()
+            .expect("`memscope::spawn`'s task polled after it completed");
+        if *this.meter == 0 {
+            return inner.poll(cx);
+        }
+        let over = match meter_hold::at_boundary(*this.meter, *this.task) {
+            Some(over) => over,
+            None => {
+                let output = inner.poll(cx);
+                match output {
+                    Poll::Pending => match meter_hold::at_boundary(*this.meter, *this.task) {
+                        Some(over) => over,
+                        None => return Poll::Pending,
+                    },
+                    ready => return ready,
+                }
+            }
+        };
+        // The tree is over a budget: the future is dropped inside its task, and the task
+        // ends with the budget's answer as its panic payload, which tokio hands to the
+        // handle (no panic hook runs: this is not a panic).
+        this.inner.set(None);
+        std::panic::resume_unwind(Box::new(meter_hold::over_budget(over)))
+    }
 }

@@ -91,7 +91,7 @@ impl<F: Future> Tracked<F> {
         Self::with_name(future, TaskName::from(name.into()), task_type)
     }
 
-    fn with_name(future: F, name: TaskName, task_type: Option<TaskType>) -> Self {
+    pub(crate) fn with_name(future: F, name: TaskName, task_type: Option<TaskType>) -> Self {
         let record = store::register(name, task_type, size_of::<F>());
         Tracked {
             inner: Some(future),
@@ -154,6 +154,11 @@ impl<F: Future> Tracked<F> {
     /// The id of this task.
     pub fn id(&self) -> TaskId {
         self.record.id
+    }
+
+    /// The task's record.
+    pub(crate) fn record(&self) -> &Arc<TaskRecord> {
+        &self.record
     }
 
     /// A handle that can enter this task's scope after the `Tracked` itself was moved

@@ -1,0 +1,104 @@
+//! A hold on a task tree's meter, and what is done with it at a poll boundary.
+
+use crate::base::budget::{OverBudget, Pressure, Stats};
+use crate::base::task::TaskId;
+use crate::books::{budgets, store};
+use crate::hook::meter::{self, Meter};
+use crate::hook::record::TaskRecord;
+
+/// The meter a `measure`, a `with_budget` or a budgeted spawn opened for its task, held
+/// until the future is dropped (the cells of the tree's blocks hold it on while they
+/// outlive it).
+#[derive(Debug)]
+pub(crate) struct MeterHold {
+    index: u32,
+}
+
+impl MeterHold {
+    /// Opens a meter for `rec`'s task, which has not run yet.
+    pub(crate) fn open(rec: &TaskRecord, limit: Option<u64>, soft_limit: Option<u64>) -> Self {
+        MeterHold {
+            index: store::open_meter(rec, limit, soft_limit),
+        }
+    }
+
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    fn meter(&self) -> &'static Meter {
+        meter::get(self.index)
+    }
+
+    /// The tree's figures now, as [`Stats`].
+    pub(crate) fn stats(&self, task: TaskId) -> Stats {
+        let r = self.meter().read();
+        Stats {
+            task,
+            allocated_bytes: r.alloc_bytes,
+            allocations: r.alloc_count,
+            freed_bytes: r.alloc_bytes - r.live_bytes,
+            frees: r.alloc_count - r.live_count,
+            peak_bytes: r.peak_bytes,
+            retained_bytes: r.live_bytes,
+            retained_blocks: r.live_count,
+            polls: r.polls,
+            tasks: r.tasks,
+        }
+    }
+}
+
+impl Drop for MeterHold {
+    fn drop(&mut self) {
+        meter::release(self.index);
+    }
+}
+
+/// What a budget says of meter `m`'s tree, found over its limit.
+pub(crate) fn over_budget(m: &Meter) -> OverBudget {
+    let r = m.read();
+    OverBudget {
+        task: TaskId::from_u64(m.root()),
+        found_by: TaskId::from_u64(m.tripped_by().unwrap_or(m.root())),
+        limit_bytes: m.limit().unwrap_or(meter::UNLIMITED),
+        live_bytes: r.live_bytes,
+        peak_bytes: r.peak_bytes,
+    }
+}
+
+/// A poll boundary of task `task`, in meter `index`'s tree (0: none): the first budget
+/// from there outwards that the tree is over, if any. A task that is the first to find a
+/// budget over wakes its budgeted future; one that finds a tree past its soft limit calls
+/// the limit's callback (once per crossing).
+pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<&'static Meter> {
+    if index == 0 {
+        return None;
+    }
+    if let Some((over, m, tripped)) = meter::over_limit(index, task.as_u64()) {
+        if tripped {
+            budgets::wake(over);
+        }
+        return Some(m);
+    }
+    let mut at = index;
+    while at != 0 {
+        let m = meter::get(at);
+        let live = m.live_bytes();
+        if m.soft_due(live) {
+            if let Some(callback) = budgets::on_soft_limit(at) {
+                callback(&pressure_of(m, live));
+            }
+        }
+        at = m.parent();
+    }
+    None
+}
+
+/// The pressure on meter `m`'s budget at `live` bytes.
+pub(crate) fn pressure_of(m: &Meter, live: u64) -> Pressure {
+    Pressure {
+        live_bytes: live,
+        limit_bytes: m.limit().unwrap_or(meter::UNLIMITED),
+        soft_limit_bytes: m.soft_limit(),
+    }
+}
