@@ -142,6 +142,32 @@ pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Optio
     new
 }
 
+/// The first poll of a task created outside any measured or budgeted tree (a
+/// `#[track]` fn called before `measure(…)`, say): if it is polled inside one, it joins
+/// that tree, as do the tasks it creates; a task that opened a meter of its own (a
+/// `measure`, a `with_budget`) puts that meter inside the tree's.
+#[cold]
+#[inline(never)]
+pub(crate) fn join_tree_of_poller(rec: &TaskRecord) {
+    let enclosing = thread::with_state(|s| s.current_record().map(|r| r.meter()))
+        .flatten()
+        .unwrap_or(0);
+    if enclosing == 0 {
+        return;
+    }
+    let _internal = thread::internal();
+    match rec.meter() {
+        0 => {
+            meter::retain(enclosing);
+            meter::add_task(enclosing);
+            cell_chunk::set_meter(rec.cell, enclosing);
+            rec.set_meter(enclosing);
+        }
+        own if meter::get(own).root() == rec.id.as_u64() => meter::set_parent(own, enclosing),
+        _ => {}
+    }
+}
+
 /// Gives a task a label (shown beside its name; it makes no group of its own). The
 /// caller holds the record, so it is not folded yet: the label goes when it is.
 pub(crate) fn set_label(rec: &TaskRecord, label: &dyn std::fmt::Display) {

@@ -67,9 +67,9 @@ pub(crate) fn meter_of(cell: &OwnerCell) -> u32 {
     meters[position].load(Relaxed)
 }
 
-/// Makes `cell` belong to meter `meter` (0: none); returns the one it belonged to.
-/// Called under the lock of the shard that owns the cell, in a tracker-internal section
-/// (the chunk's first metered cell makes its table).
+/// Makes `cell` belong to meter `meter` (0: none); returns the one it belonged to. Called
+/// in a tracker-internal section (the chunk's first metered cell makes its table), by
+/// the books for a new or released cell or by the first poll of its task.
 pub(crate) fn set_meter(cell: &OwnerCell, meter: u32) -> u32 {
     let (chunk, position) = locate(cell);
     let mut meters = chunk.meters.load(Acquire);
@@ -77,10 +77,20 @@ pub(crate) fn set_meter(cell: &OwnerCell, meter: u32) -> u32 {
         if meter == 0 {
             return 0;
         }
-        let table: &'static Meters = Box::leak(Box::new([const { AtomicU32::new(0) }; CELLS]));
-        meters = std::ptr::from_ref(table).cast_mut();
-        // Release: see `meter_of`. Only the owning shard writes here, under its lock.
-        chunk.meters.store(meters, Release);
+        let table = Box::into_raw(Box::new([const { AtomicU32::new(0) }; CELLS]));
+        // AcqRel: publishes the table (see `meter_of`), or sees the one another thread
+        // published first.
+        meters = match chunk
+            .meters
+            .compare_exchange(std::ptr::null_mut(), table, AcqRel, Acquire)
+        {
+            Ok(_) => table,
+            Err(theirs) => {
+                // SAFETY: `table` came from `Box::into_raw` above and was never shared.
+                drop(unsafe { Box::from_raw(table) });
+                theirs
+            }
+        };
     }
     // SAFETY: as in `meter_of`.
     let meters = unsafe { &*meters };

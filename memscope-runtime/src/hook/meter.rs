@@ -255,6 +255,18 @@ pub(crate) fn retain(index: u32) {
     get(index).refs.fetch_add(1, Relaxed);
 }
 
+/// Puts the meter at `index`, which has no enclosing meter and whose tree has not run
+/// yet, inside the meter at `parent` (its task is first polled in that tree).
+pub(crate) fn set_parent(index: u32, parent: u32) {
+    let m = get(index);
+    if m.parent() != 0 || parent == 0 || parent == index {
+        return;
+    }
+    retain(parent);
+    m.parent.store(parent, Relaxed);
+    add_task(parent);
+}
+
 /// A holder lets go of the meter at `index` (0: nothing); the last one gives the index
 /// back, and lets go of the enclosing meter.
 pub(crate) fn release(mut index: u32) {

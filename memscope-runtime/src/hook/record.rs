@@ -168,6 +168,13 @@ impl TaskRecord {
         self.meter.load(Relaxed)
     }
 
+    /// Whether no poll of the task has ended yet.
+    #[inline]
+    pub(crate) fn never_polled(&self) -> bool {
+        // Relaxed: written by the polling thread only (see the module docs).
+        self.polls.load(Relaxed) == 0
+    }
+
     /// Moves the task to meter `index`, before it ran; returns the one it was in.
     pub(crate) fn set_meter(&self, index: u32) -> u32 {
         self.meter.swap(index, Relaxed)

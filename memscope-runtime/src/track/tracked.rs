@@ -300,6 +300,9 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
         let record: &Arc<TaskRecord> = this.record;
+        if record.never_polled() {
+            store::join_tree_of_poller(record);
+        }
         let scope = PollScope::enter(record);
         let inner = this
             .inner
