@@ -100,7 +100,7 @@ pub use memscope_runtime::{
     CallSites, CallStack, GroupSites, SampledAllocation, SiteFigures, StackFrame, TaskSites,
 };
 
-pub use memscope_macros::{main, track};
+pub use memscope_macros::{main, test, track};
 
 /// The allocator installed by the default `global-allocator` feature.
 #[cfg(feature = "global-allocator")]

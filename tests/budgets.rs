@@ -105,15 +105,29 @@ fn a_block_freed_by_a_child_on_another_worker_is_charged_back_to_the_tree() {
         stats
     });
     assert_eq!(stats.tasks, 51);
-    assert_eq!(stats.retained_bytes, 0, "{stats}");
-    assert_eq!(stats.allocated_bytes, stats.freed_bytes);
-    // The books' own inclusive figure of the root (its record and its children's) says
+    // All 50 blocks came back. A child's tokio task cell (256 B, the child's) may still be
+    // live at the end: a worker frees it a moment after the child's handle resolves.
+    assert!(stats.retained_bytes <= 2 * 256, "{stats}");
+    assert_eq!(
+        stats.allocated_bytes - stats.freed_bytes,
+        stats.retained_bytes
+    );
+    // The books' own inclusive figures of the root (its record and its children's) say
     // the same as the meter, by another road.
     let snap = memscope::snapshot();
     let root = snap.task(stats.task).unwrap();
     assert_eq!(root.inclusive.allocated_bytes, stats.allocated_bytes);
     assert_eq!(root.inclusive.allocation_count, stats.allocations);
     assert!(stats.allocated_bytes >= 50 * 100_000);
+    drop(rt);
+    assert_eq!(
+        memscope::snapshot()
+            .task(stats.task)
+            .unwrap()
+            .inclusive
+            .live_bytes(),
+        0
+    );
 }
 
 #[test]

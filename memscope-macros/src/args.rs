@@ -92,7 +92,7 @@ fn parse_raw(args: TokenStream, errors: &mut Errors) -> syn::Result<Vec<RawArg>>
     for meta in metas {
         let tokens = meta.to_token_stream();
         let (path, value) = match meta {
-            Meta::NameValue(nv) => (nv.path, RawValue::Expr(nv.value)),
+            Meta::NameValue(nv) => (nv.path, RawValue::Expr(ungroup(nv.value))),
             Meta::Path(path) => (path, RawValue::Flag),
             Meta::List(list) => (list.path, RawValue::List),
         };
@@ -109,6 +109,16 @@ fn parse_raw(args: TokenStream, errors: &mut Errors) -> syn::Result<Vec<RawArg>>
         }
     }
     Ok(raw)
+}
+
+/// The expression inside the invisible groups a `macro_rules!` fragment is passed in
+/// (`#[memscope::test(peak = $n)]` with `$n:literal`), so generated arguments read as
+/// the same literals written by hand.
+fn ungroup(mut expr: Expr) -> Expr {
+    while let Expr::Group(group) = expr {
+        expr = *group.expr;
+    }
+    expr
 }
 
 /// A value of a `key = value` argument that must be a string literal.

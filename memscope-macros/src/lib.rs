@@ -1,8 +1,9 @@
-//! Attributes of [memscope](https://docs.rs/memscope): `#[memscope::track]` and
-//! `#[memscope::main]`.
+//! Attributes of [memscope](https://docs.rs/memscope): `#[memscope::track]`,
+//! `#[memscope::main]` and `#[memscope::test]`.
 //!
-//! Use them through the `memscope` crate, which re-exports both; the code they
-//! generate reaches the runtime only through `::memscope::__private`.
+//! Use them through the `memscope` crate, which re-exports them; the code they
+//! generate reaches the runtime only through `::memscope::__private` (and
+//! `#[memscope::test]` through memscope's public `measure_named` and `assert_mem!`).
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
@@ -10,6 +11,7 @@ use proc_macro::TokenStream;
 mod args;
 mod entry;
 mod item;
+mod test_attr;
 mod track;
 
 /// Tracks each call of an `async fn` as one task: memory it allocates and
@@ -200,4 +202,104 @@ pub fn track(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::main(args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` as a tokio test, measured, and fails it when its memory goes
+/// over budget. Use it in place of `#[tokio::test]`.
+///
+/// ```
+/// #[memscope::test(peak = "256 KiB", retained = 0, allocations = 96)]
+/// async fn parses_small_requests() {
+///     let v = vec![0u8; 1000];
+///     assert_eq!(v.len(), 1000);
+/// }
+/// ```
+///
+/// `cargo test` runs it (a doctest only compiles it: `#[test]` fns are left out
+/// of other builds; the equivalent code below runs). The body runs inside [`memscope::measure_named`], named after the test's path
+/// (`my_crate::tests::parses_small_requests`), on a runtime of its own. When it has
+/// returned, each budget is checked with [`memscope::assert_mem!`], whose panic
+/// names the figure, its budget and its value; then the test returns the body's
+/// value, so a test returning `Result` works as with `#[tokio::test]`, and one
+/// that returns an `Err` is held to its budgets too.
+///
+/// [`memscope::measure_named`]: https://docs.rs/memscope/latest/memscope/fn.measure_named.html
+/// [`memscope::assert_mem!`]: https://docs.rs/memscope/latest/memscope/macro.assert_mem.html
+///
+/// # Arguments
+///
+/// All optional. A budget is an upper bound (`<=`) on the figure of
+/// `memscope::Stats` of the same name, counted over the body and every task
+/// created inside it (its task tree), and over nothing else, so tests running at
+/// once see only their own memory:
+///
+/// | argument | value | bounds |
+/// |---|---|---|
+/// | `allocated = …` | bytes: an integer, or a string with a unit (see below) | bytes allocated (requested sizes) |
+/// | `freed = …` | bytes | bytes of those allocations freed by the end, by anyone |
+/// | `peak = …` | bytes | the most bytes held at once |
+/// | `retained = …` | bytes | bytes still allocated at the end: leaked, cached, or returned by the body |
+/// | `allocations = N` | an integer | allocations (a `realloc` counts as a free and an allocation) |
+/// | `frees = N` | an integer | frees of those allocations |
+/// | `retained_blocks = N` | an integer | blocks still allocated at the end |
+/// | `polls = N` | an integer | polls of the tree's tasks |
+/// | `tasks = N` | an integer | tasks in the tree, the body's own included |
+/// | `flavor = "…"` | `"current_thread"` or `"multi_thread"`, as with `#[tokio::test]` | default `"current_thread"` |
+/// | `worker_threads = N` | an integer, at least 1; only with `"multi_thread"` | default: tokio's, one per core |
+///
+/// A size string is a number and a binary unit, `B`, `KiB`, `MiB` or `GiB`:
+/// `"100 B"`, `"256 KiB"`, `"1.5 MiB"`, `"2 GiB"`; it is read into bytes at compile
+/// time and must come to a whole number of them. `KB`, `MB` and `GB` are rejected:
+/// they mean 1,000 to some and 1,024 to others.
+///
+/// Other attributes, written above or below it, stay on the test fn:
+/// `#[ignore]`, or `#[should_panic(expected = "…")]` for a test meant to go over
+/// budget (the panic starts ``memscope::assert_mem! failed for `path::of::the_test` ``,
+/// then lists the failed budgets as `retained <= 0 B (0): retained is 100 B (100)`).
+///
+/// With `flavor = "multi_thread"`, leave room in `retained` for the task cells of
+/// spawned tasks: tokio frees a cell on the worker that ran the task, which may be
+/// just after the join has handed its output back, so it may still be live when
+/// the figures are read.
+///
+/// # Equivalent code
+///
+/// The fn becomes a plain test fn: `async` dropped, the return type and the other
+/// attributes kept, `#[::core::prelude::v1::test]` put first. Without the attribute,
+/// the test above reads (here without `#[test]`, so that the example can call it):
+///
+/// ```
+/// fn parses_small_requests() {
+///     let runtime = tokio::runtime::Builder::new_current_thread()
+///         .enable_all()
+///         .build()
+///         .expect("memscope::test: could not build the tokio runtime");
+///     let (output, stats) = runtime.block_on(memscope::measure_named(
+///         async move {
+///             let v = vec![0u8; 1000];
+///             assert_eq!(v.len(), 1000);
+///         },
+///         concat!(module_path!(), "::parses_small_requests"),
+///     ));
+///     memscope::assert_mem!(stats, peak <= 262144u64, retained <= 0u64, allocations <= 96u64);
+///     output
+/// }
+/// # parses_small_requests();
+/// ```
+///
+/// `flavor = "multi_thread"` builds the runtime with `new_multi_thread()`, and
+/// `worker_threads = N` adds `.worker_threads(N)`.
+///
+/// # Errors
+///
+/// Each is a compile error on the offending token: an unknown argument (the
+/// message lists the accepted ones) or a duplicate one, a size string that is
+/// not one (`"1 MB"`, `"1.3 B"`, no unit, an unknown unit), a string for a count,
+/// an unknown `flavor`, `worker_threads` without `flavor = "multi_thread"`, a fn
+/// that is not `async`, a fn with parameters, and the attribute on something that
+/// is not a fn. A bad argument is left out and the rest still expands, so there
+/// is one error, not a cascade.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::test(args.into(), item.into()).into()
 }

@@ -34,7 +34,7 @@ pin_project! {
 /// # use memscope_runtime as memscope;
 /// # #[global_allocator] static GLOBAL: memscope::TrackingAllocator = memscope::TrackingAllocator::system();
 /// use memscope::{TaskType, TrackedExt};
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let (sum, stats) = memscope::measure(async {
 ///     let child = memscope::spawn(async { vec![0u8; 10_000] }.tracked("fill", TaskType::CpuIntensive));
 ///     let block = child.await.unwrap(); // allocated by the child, freed here: still the tree's

@@ -1,0 +1,4 @@
+#[memscope::test(flavor = "single_thread")]
+async fn parses() {}
+
+fn main() {}

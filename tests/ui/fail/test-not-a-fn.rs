@@ -1,0 +1,6 @@
+#[memscope::test]
+struct Parser;
+
+fn main() {
+    let _ = Parser;
+}

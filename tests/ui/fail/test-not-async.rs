@@ -1,0 +1,4 @@
+#[memscope::test]
+fn parses() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[memscope::test(allocations = "96 B")]
+async fn parses() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[memscope::test(heap = "1 MiB")]
+async fn parses() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[memscope::test]
+async fn parses(input: &str) {
+    let _ = input;
+}
+
+fn main() {}
