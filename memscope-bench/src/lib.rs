@@ -9,6 +9,7 @@
 //! Every result line a binary prints is `key value` (one space), so that the suite can
 //! read it back; anything else on stdout is commentary.
 
+pub mod budget;
 pub mod micro;
 pub mod processes;
 pub mod sampling;

@@ -172,6 +172,9 @@ pub fn run<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(
 
     // 5. Call-site sampling: the pair with it on against off, and one sampled event.
     crate::sampling::run(label, global, reps / 2);
+
+    // 6. Meters: the pair, a foreign free and a flush with and without a budget.
+    crate::budget::run(label, global, reps / 2);
 }
 
 fn cross_thread<G: GlobalAlloc + Sync + 'static, A: GlobalAlloc + Sync + 'static>(
