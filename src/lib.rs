@@ -79,16 +79,17 @@ pub use memscope_runtime::Exposition;
 pub use memscope_runtime::PprofKind;
 #[cfg(any(feature = "prometheus", feature = "metrics"))]
 pub use memscope_runtime::DEFAULT_METRIC_NAMES;
-pub use memscope_runtime::{
-    assert_mem, measure, measure_named, pressure, with_budget, Budget, Measure, OverBudget,
-    Pressure, Stats, WithBudget, GIB, KIB, MIB,
-};
+mod assert_mem;
 pub use memscope_runtime::{
     configure, current_task_id, hook_installed, sampler, snapshot, Config, Error, GroupChange,
     GroupFigures, GroupProfile, HeapCounters, MemorySnapshot, Outcome, OwnerPlacement,
     PanicPayload, ReportFormat, ScopeHandle, Session, SessionEnd, SessionOptions, SnapshotDiff,
     TaskId, TaskMemoryProfile, TaskType, TimelineSample, Tracked, TrackedExt, TrackingAllocator,
     UnknownReportFormat, UnknownTaskType, REPORT_ENV, SCHEMA_VERSION, SERVE_ENV, TRAILER_BYTES,
+};
+pub use memscope_runtime::{
+    measure, measure_named, pressure, with_budget, Budget, Measure, OverBudget, Pressure, Stats,
+    WithBudget, GIB, KIB, MIB,
 };
 #[cfg(feature = "metrics")]
 pub use memscope_runtime::{publish_metrics, MetricsPublisher, MIN_PUBLISH_INTERVAL};

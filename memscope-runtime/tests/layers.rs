@@ -46,6 +46,11 @@ fn every_import_points_down_or_sideways() {
                 if line[..at].matches('"').count() % 2 == 1 {
                     continue; // inside a string literal
                 }
+                if line[..at].ends_with('$') {
+                    // `$crate::…` in an exported macro: a path the user's code expands to,
+                    // through the public API, not an import of this file.
+                    continue;
+                }
                 let rest = &line[at + "crate::".len()..];
                 let module: String = rest
                     .chars()

@@ -68,7 +68,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// [`Stats::allocated_bytes`]; the keys of [`assert_mem!`](crate::assert_mem) are
+    /// [`Stats::allocated_bytes`]; the keys of `memscope::assert_mem!` are
     /// these methods.
     pub fn allocated(&self) -> u64 {
         self.allocated_bytes

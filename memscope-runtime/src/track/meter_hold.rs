@@ -5,6 +5,7 @@ use crate::base::task::TaskId;
 use crate::books::{budgets, store};
 use crate::hook::meter::{self, Meter};
 use crate::hook::record::TaskRecord;
+use crate::hook::thread;
 
 /// The meter a `measure`, a `with_budget` or a budgeted spawn opened for its task, held
 /// until the future is dropped (the cells of the tree's blocks hold it on while they
@@ -50,6 +51,7 @@ impl MeterHold {
 
 impl Drop for MeterHold {
     fn drop(&mut self) {
+        let _internal = thread::internal();
         meter::release(self.index);
     }
 }
