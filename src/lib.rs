@@ -85,7 +85,8 @@ pub use memscope_runtime::{
     GroupFigures, GroupProfile, HeapCounters, MemorySnapshot, Outcome, OwnerPlacement,
     PanicPayload, ReportFormat, ScopeHandle, Session, SessionEnd, SessionOptions, SnapshotDiff,
     TaskId, TaskMemoryProfile, TaskType, TimelineSample, Tracked, TrackedExt, TrackingAllocator,
-    UnknownReportFormat, UnknownTaskType, REPORT_ENV, SCHEMA_VERSION, SERVE_ENV, TRAILER_BYTES,
+    UnknownReportFormat, UnknownTaskType, REPORT_ENV, SAMPLE_BYTES_ENV, SCHEMA_VERSION, SERVE_ENV,
+    TRAILER_BYTES, TYPE_BUDGETS_ENV,
 };
 pub use memscope_runtime::{
     measure, measure_named, pressure, with_budget, Budget, Measure, OverBudget, Pressure, Stats,

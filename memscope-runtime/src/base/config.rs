@@ -53,7 +53,7 @@ impl Default for Config {
             poll_timing_every: 1,
             sample_bytes: sample_bytes_from_env(false).unwrap_or(Self::DEFAULT_SAMPLE_BYTES),
             sample_seed: 0,
-            type_budgets: [0; TYPES],
+            type_budgets: type_budgets_from_env(false).unwrap_or([0; TYPES]),
         }
     }
 }
@@ -86,7 +86,7 @@ impl Config {
     /// inside it), as [`with_budget`](crate::with_budget) would: over it, the task is
     /// stopped at its next poll boundary and its handle gives
     /// [`Error::OverBudget`](crate::Error::OverBudget). `0` removes the type's budget
-    /// (the default: none).
+    /// (the default: none, or what [`TYPE_BUDGETS_ENV`] says at start-up).
     ///
     /// ```
     /// # use memscope_runtime as memscope;
@@ -272,6 +272,62 @@ pub(crate) fn sample_bytes_from_env(warn: bool) -> Option<u64> {
     parsed
 }
 
+/// Environment variable: per task type, the budget of each spawned task of that type
+/// ([`Config::with_type_budget`]), read when the first task starts (and by
+/// [`Config::default`]): `cpu=64MiB,background=1GiB` (sizes as [`SAMPLE_BYTES_ENV`]'s).
+pub const TYPE_BUDGETS_ENV: &str = "MEMSCOPE_TYPE_BUDGETS";
+
+/// `cpu=64MiB,io=16MiB`: the budgets by type (0: none), or what is wrong with the text.
+pub(crate) fn parse_type_budgets(text: &str) -> Result<[u64; TYPES], String> {
+    let mut budgets = [0; TYPES];
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((ty, size)) = item.split_once('=') else {
+            return Err(format!("`{item}` is not `type=size`"));
+        };
+        let ty: TaskType = ty.trim().parse().map_err(|e| format!("{e}"))?;
+        let bytes =
+            parse_sample_bytes(size).ok_or_else(|| format!("`{}` is not a size", size.trim()))?;
+        budgets[ty as usize] = bytes;
+    }
+    Ok(budgets)
+}
+
+/// The budgets [`TYPE_BUDGETS_ENV`] sets, if it is set and not blank; a value that does
+/// not parse is a line on stderr (`warn`) and `None`.
+pub(crate) fn type_budgets_from_env(warn: bool) -> Option<[u64; TYPES]> {
+    let value = env_value(TYPE_BUDGETS_ENV)?;
+    match parse_type_budgets(&value) {
+        Ok(budgets) => Some(budgets),
+        Err(why) => {
+            if warn {
+                eprintln!(
+                    "memscope: {TYPE_BUDGETS_ENV}=`{value}`: {why}; give e.g. \
+                     `cpu=64MiB,background=1GiB`"
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Applies what the `MEMSCOPE_*` settings variables say ([`SAMPLE_BYTES_ENV`],
+/// [`TYPE_BUDGETS_ENV`]), warning on stderr about values that do not parse: done once,
+/// when the first task starts.
+pub(crate) fn apply_environment() {
+    let (mean, budgets) = (sample_bytes_from_env(true), type_budgets_from_env(true));
+    if mean.is_none() && budgets.is_none() {
+        return;
+    }
+    let mut config = Config::current();
+    if let Some(mean) = mean {
+        config = config.with_sample_bytes(mean);
+    }
+    if let Some(budgets) = budgets {
+        config.type_budgets = budgets;
+    }
+    apply(config);
+}
+
 /// The budget of spawned tasks of type `task_type` now, if any.
 pub(crate) fn type_budget(task_type: TaskType) -> Option<u64> {
     // Relaxed: see `Config::current`.
@@ -328,5 +384,16 @@ mod tests {
         assert_eq!(parse_sample_bytes("0"), Some(0));
         assert_eq!(parse_sample_bytes("lots"), None);
         assert_eq!(parse_sample_bytes("5 parsecs"), None);
+    }
+
+    #[test]
+    fn type_budgets_parse_as_documented() {
+        let b = parse_type_budgets("cpu=64MiB, background = 1GiB").unwrap();
+        assert_eq!(b[TaskType::CpuIntensive as usize], 64 << 20);
+        assert_eq!(b[TaskType::Background as usize], 1 << 30);
+        assert_eq!(b[TaskType::IoIntensive as usize], 0);
+        assert!(parse_type_budgets("gpu=1MiB").unwrap_err().contains("gpu"));
+        assert!(parse_type_budgets("cpu=lots").unwrap_err().contains("lots"));
+        assert!(parse_type_budgets("cpu").unwrap_err().contains("type=size"));
     }
 }

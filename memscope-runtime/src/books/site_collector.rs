@@ -32,10 +32,8 @@ fn start() {
     if STARTED.swap(true, AcqRel) {
         return;
     }
-    if let Some(mean) = config::sample_bytes_from_env(true) {
-        let current = config::Config::current();
-        config::apply(current.with_sample_bytes(mean));
-    }
+    // The first task starts here too: the settings' variables apply from now on.
+    config::apply_environment();
     let _internal = thread::internal();
     let spawned = std::thread::Builder::new()
         .name("memscope-sites".into())
