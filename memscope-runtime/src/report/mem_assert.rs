@@ -4,7 +4,7 @@
 
 use crate::base::budget::{OverBudget, Pressure, Stats};
 use crate::base::task::TaskId;
-use crate::report::units::{human_bytes, thousands};
+use crate::report::units::{human_bytes, plural, thousands};
 use crate::view::snapshot::{snapshot, MemorySnapshot};
 use std::fmt::{self, Write};
 
@@ -77,7 +77,7 @@ fn tree(
     };
     let _ = writeln!(
         out,
-        "{:w$}{} ({id}, {}): allocated {} in {}, live {}, peak {}, {} polls",
+        "{:w$}{} ({id}, {}): allocated {} in {}, live {}, peak {}, {}",
         "",
         t.display_name(),
         t.outcome,
@@ -85,7 +85,7 @@ fn tree(
         thousands(t.heap.allocation_count),
         human_bytes(t.live_bytes),
         human_bytes(t.peak_bytes),
-        thousands(t.poll_count),
+        plural(t.poll_count, "poll", "polls"),
         w = depth * 2
     );
     if !names.contains(&t.name) {
@@ -134,16 +134,16 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "allocated {} in {} allocations, freed {} in {}, peak {}, retained {} in {} blocks, {} polls, {} tasks",
+            "allocated {} in {}, freed {} in {}, peak {}, retained {} in {}, {}, {}",
             human_bytes(self.allocated_bytes),
-            thousands(self.allocations),
+            plural(self.allocations, "allocation", "allocations"),
             human_bytes(self.freed_bytes),
             thousands(self.frees),
             human_bytes(self.peak_bytes),
             human_bytes(self.retained_bytes),
-            thousands(self.retained_blocks),
-            thousands(self.polls),
-            thousands(self.tasks),
+            plural(self.retained_blocks, "block", "blocks"),
+            plural(self.polls, "poll", "polls"),
+            plural(self.tasks, "task", "tasks"),
         )
     }
 }

@@ -65,7 +65,9 @@ impl<T> Future for TrackedHandle<T> {
 /// and once the tree is over its budget the task is stopped at its next poll boundary:
 /// its future is dropped and its handle gives [`Error::OverBudget`]. A task whose type has
 /// a budget of its own ([`Config::with_type_budget`](crate::Config::with_type_budget)) is
-/// the root of a budgeted tree, stopped the same way.
+/// the root of a budgeted tree, stopped the same way. (The task ends by unwinding with
+/// the budget's answer as its payload, without the panic hook; under `panic = "abort"`
+/// that aborts the process.)
 ///
 /// # Panics
 /// Outside a tokio runtime, like `tokio::spawn`.
