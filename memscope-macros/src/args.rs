@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitStr, Meta, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitBool, LitInt, LitStr, Meta, Token};
 
 mod main;
 mod track;
@@ -130,6 +130,20 @@ pub(crate) fn expect_str(arg: &RawArg, example: &str) -> syn::Result<LitStr> {
         RawValue::Expr(expr) => Err(syn::Error::new_spanned(
             expr,
             format!("expected a string literal, e.g. `{example}`"),
+        )),
+        RawValue::Flag | RawValue::List => Err(missing_value(arg, example)),
+    }
+}
+
+/// A value of a `key = value` argument that must be an integer literal.
+pub(crate) fn expect_int(arg: &RawArg, example: &str) -> syn::Result<LitInt> {
+    match &arg.value {
+        RawValue::Expr(Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        })) => Ok(lit.clone()),
+        RawValue::Expr(expr) => Err(syn::Error::new_spanned(
+            expr,
+            format!("expected an integer literal, e.g. `{example}`"),
         )),
         RawValue::Flag | RawValue::List => Err(missing_value(arg, example)),
     }

@@ -8,7 +8,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
 use super::size::parse_size;
-use crate::args::{collect, duplicate, expect_str, one_of, set_once, Errors, RawArg, RawValue};
+use crate::args::{
+    collect, duplicate, expect_int, expect_str, one_of, set_once, Errors, RawArg, RawValue,
+};
 
 /// What a budget bounds: bytes take an integer or a size string, counts an integer only.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -201,23 +203,6 @@ fn budget_value(arg: &RawArg, figure: Figure) -> syn::Result<(u64, Span)> {
             format!(
                 "`{key}` is a count, not a size: expected an integer literal, e.g. `{key} = 96`"
             ),
-        )),
-    }
-}
-
-/// A value of a `key = value` argument that must be an integer literal.
-fn expect_int(arg: &RawArg, example: &str) -> syn::Result<LitInt> {
-    match &arg.value {
-        RawValue::Expr(Expr::Lit(ExprLit {
-            lit: Lit::Int(lit), ..
-        })) => Ok(lit.clone()),
-        RawValue::Expr(expr) => Err(syn::Error::new_spanned(
-            expr,
-            format!("expected an integer literal, e.g. `{example}`"),
-        )),
-        RawValue::Flag | RawValue::List => Err(syn::Error::new_spanned(
-            &arg.tokens,
-            format!("expected `{} = ...`, e.g. `{example}`", arg.key),
         )),
     }
 }
