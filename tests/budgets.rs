@@ -300,3 +300,44 @@ fn a_tracked_fn_called_before_measure_joins_the_tree_it_is_polled_in() {
     assert_eq!(n.unwrap(), 7000);
     assert_eq!((stats.allocated_bytes, stats.tasks), (7000, 3));
 }
+
+#[memscope::track(task_type = "cpu")]
+async fn build_index(n: u64) -> Vec<u64> {
+    (0..n).collect()
+}
+
+#[memscope::track]
+async fn load_index(n: u64) -> usize {
+    let index = build_index(n).await;
+    Box::leak(Box::new(index)).len() // kept for the process: retained
+}
+
+#[test]
+fn a_failed_assertion_shows_the_figures_the_task_tree_and_the_top_sites() {
+    memscope::configure(Config::current().with_sample_bytes(1));
+    let rt = current_thread();
+    let (_, stats) = rt.block_on(memscope::measure_named(load_index(1000), "loads an index"));
+    let failure = std::panic::catch_unwind(|| {
+        memscope::assert_mem!(stats, retained == 0, peak <= 64 * KIB, tasks <= 2);
+    });
+    memscope::configure(Config::current().with_sample_bytes(Config::DEFAULT_SAMPLE_BYTES));
+    let payload = failure.unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    for part in [
+        "memscope::assert_mem! failed for `loads an index`",
+        "retained == 0 B (0): retained is 7.8 KiB (8,024)",
+        "tasks <= 2: tasks is 3",
+        "figures: allocated 7.8 KiB in 2 allocations",
+        "task tree",
+        "budgets::load_index (",
+        "budgets::build_index (",
+        "top sampled call sites of these names",
+        "tests/budgets.rs:",
+    ] {
+        assert!(message.contains(part), "no `{part}` in:\n{message}");
+    }
+    assert!(
+        !message.contains("peak <="),
+        "the peak bound held:\n{message}"
+    );
+}
