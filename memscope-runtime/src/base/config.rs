@@ -328,6 +328,13 @@ pub(crate) fn apply_environment() {
     apply(config);
 }
 
+/// The retention and the group limit now: what finishing a task reads.
+#[inline]
+pub(crate) fn books_limits() -> (usize, usize) {
+    // Relaxed: see `Config::current`.
+    (RETENTION.load(Relaxed), MAX_GROUPS.load(Relaxed))
+}
+
 /// The budget of spawned tasks of type `task_type` now, if any.
 pub(crate) fn type_budget(task_type: TaskType) -> Option<u64> {
     // Relaxed: see `Config::current`.

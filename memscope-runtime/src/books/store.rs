@@ -11,7 +11,7 @@
 //! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
 //! recently finished tasks.
 
-use crate::base::config::Config;
+use crate::base::config;
 use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::shard::Shard;
@@ -187,14 +187,15 @@ pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
         return;
     };
     let _internal = thread::internal();
-    let config = Config::current();
-    let retention = config.retention().div_ceil(SHARDS);
+    // The two settings a finish needs, not all of `Config::current()`.
+    let (retention, max_groups) = config::books_limits();
+    let retention = retention.div_ceil(SHARDS);
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
     let mut shard = lock(shard_of(rec.id));
     shard.remove_active(rec);
     shard.note_in_windows(rec, now_ns);
-    shard.retain(Arc::clone(rec), retention, config.max_groups(), now_ns);
+    shard.retain(Arc::clone(rec), retention, max_groups, now_ns);
 }
 
 #[cfg(test)]
