@@ -85,8 +85,11 @@ impl Cells {
     }
 
     fn push_free(&mut self, cell: &'static OwnerCell) {
-        // Nothing names the cell any more: it lets go of its meter.
-        meter::release(cell_chunk::set_meter(cell, 0));
+        // Nothing names the cell any more: it lets go of its meter. With no meter open,
+        // no cell has one (each holds its meter open), and the chunk's header is left alone.
+        if meter::any_open() {
+            meter::release(cell_chunk::set_meter(cell, 0));
+        }
         let next = self
             .free
             .map_or(ptr::null_mut(), |c| ptr::from_ref(c).cast_mut());

@@ -101,7 +101,10 @@ pub(crate) fn register(
     }
     let mut shard = lock(shard_of(id));
     let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
-    cell_chunk::set_meter(cell, meter);
+    if meter != 0 {
+        // A cell from the free list belongs to no meter (`Cells::push_free`).
+        cell_chunk::set_meter(cell, meter);
+    }
     let rec = shard.new_record(NewTask {
         id,
         name,
