@@ -2,7 +2,7 @@
 //! each allocates a known number of bytes, half with budgets they meet exactly, half with
 //! budgets one byte short (`should_panic`). A measurement that saw another test's memory
 //! would fail a passing test; one that missed its own would pass a failing one. CI runs
-//! the binary several times (`.ci/run`); BENCHMARKS.md records 20 runs.
+//! the binary several times (`.ci/run`); BENCHMARKS.md records 60 runs.
 
 use memscope_test_support::yield_once;
 use std::hint::black_box;
