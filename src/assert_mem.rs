@@ -25,6 +25,8 @@
 #[macro_export]
 macro_rules! assert_mem {
     ($stats:expr, $($key:ident $op:tt $value:expr),+ $(,)?) => {{
+        $crate::__private_mem_assert::require_hook();
+        $crate::__private_mem_assert::require_hook();
         let __memscope_stats: &$crate::Stats = &$stats;
         let mut __memscope_failed: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
         $(

@@ -31,7 +31,8 @@ pub(crate) fn insert(meter: u32, on_soft_limit: Option<OnSoftLimit>) {
         waker: None,
         on_soft_limit,
     };
-    lock(&BUDGETS).insert(meter, entry);
+    let old = lock(&BUDGETS).insert(meter, entry);
+    drop(old); // none: each budget's meter is new, and removed before it is released
 }
 
 /// The budgeted future of meter `meter` is gone.
@@ -44,9 +45,13 @@ pub(crate) fn remove(meter: u32) {
 /// The waker to wake when a task of meter `meter`'s tree finds it over its budget.
 pub(crate) fn set_waker(meter: u32, waker: &Waker) {
     let _internal = thread::internal();
+    // Cloned before and the old one dropped after the lock: a waker's code may reach
+    // memscope (a task it frees may hold a budget), which would take the lock again.
+    let mut waker = Some(waker.clone());
     if let Some(entry) = lock(&BUDGETS).get_mut(&meter) {
-        entry.waker = Some(waker.clone());
+        std::mem::swap(&mut entry.waker, &mut waker);
     }
+    drop(waker);
 }
 
 /// Wakes the budgeted future of meter `meter` (outside the lock).

@@ -145,29 +145,41 @@ pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Optio
     new
 }
 
-/// The first poll of a task created outside any measured or budgeted tree (a
-/// `#[track]` fn called before `measure(…)`, say): if it is polled inside one, it joins
-/// that tree, as do the tasks it creates; a task that opened a meter of its own (a
-/// `measure`, a `with_budget`) puts that meter inside the tree's.
+/// The first poll of a task, inside a measured or budgeted tree that it is not in yet
+/// (a `Tracked` built before `measure(…)` was called around it, or built in an enclosing
+/// tree): it joins that tree, as do the tasks it creates; a task that opened a meter of
+/// its own (a `measure`, a `with_budget`) puts that meter inside the tree's. Only a task
+/// that owns no memory yet joins (one that does keeps its tree, where its blocks were
+/// counted), and only a tree inside the one it is in (a task of another tree stays there).
 #[cold]
 #[inline(never)]
 pub(crate) fn join_tree_of_poller(rec: &TaskRecord) {
     let enclosing = thread::with_state(|s| s.current_record().map(|r| r.meter()))
         .flatten()
         .unwrap_or(0);
-    if enclosing == 0 {
+    if enclosing == 0 || rec.cell.owns_memory() {
+        return;
+    }
+    let own = rec.meter();
+    let opened = own != 0 && meter::get(own).root() == rec.id.as_u64();
+    // The meter the task hangs under now: its own meter's enclosing one, or the one it is in.
+    let under = if opened {
+        meter::get(own).parent()
+    } else {
+        own
+    };
+    if under == enclosing || !meter::encloses(under, enclosing) {
         return;
     }
     let _internal = thread::internal();
-    match rec.meter() {
-        0 => {
-            meter::retain(enclosing);
-            meter::add_task(enclosing);
-            cell_chunk::set_meter(rec.cell, enclosing);
-            rec.set_meter(enclosing);
-        }
-        own if meter::get(own).root() == rec.id.as_u64() => meter::set_parent(own, enclosing),
-        _ => {}
+    meter::add_task_until(enclosing, under);
+    if opened {
+        meter::replace_parent(own, enclosing);
+    } else {
+        meter::retain(enclosing);
+        cell_chunk::set_meter(rec.cell, enclosing);
+        rec.set_meter(enclosing);
+        meter::release(under);
     }
 }
 

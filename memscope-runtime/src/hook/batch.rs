@@ -27,6 +27,9 @@ pub(crate) struct Batch {
     pub max_delta: i64,
     /// The task's live bytes (its cell's) when this batch started: see `TaskRecord::flush`.
     pub live_base: i64,
+    /// The live bytes of the task's tree (its meter's) when this batch started, 0 outside
+    /// any: see `meter::add_batch`.
+    pub meter_base: i64,
 }
 
 impl Batch {
@@ -50,6 +53,7 @@ pub(crate) struct BatchCells {
     delta: Cell<i64>,
     max_delta: Cell<i64>,
     live_base: Cell<i64>,
+    meter_base: Cell<i64>,
 }
 
 impl BatchCells {
@@ -63,6 +67,7 @@ impl BatchCells {
             delta: Cell::new(0),
             max_delta: Cell::new(0),
             live_base: Cell::new(0),
+            meter_base: Cell::new(0),
         }
     }
 
@@ -115,13 +120,16 @@ impl BatchCells {
             delta: self.delta.replace(0),
             max_delta: self.max_delta.replace(0),
             live_base: self.live_base.get(),
+            meter_base: self.meter_base.get(),
         }
     }
 
-    /// Starts a batch whose task had `live_base` bytes live so far.
+    /// Starts a batch whose task had `live_base` bytes live so far, and its tree
+    /// `meter_base` (0 outside any).
     #[inline]
-    pub(crate) fn start(&self, live_base: i64) {
+    pub(crate) fn start(&self, live_base: i64, meter_base: i64) {
         self.live_base.set(live_base);
+        self.meter_base.set(meter_base);
     }
 
     /// Makes every operation due (`eager`) or restores the ordinary limit.

@@ -49,7 +49,9 @@ fn locate(cell: &OwnerCell) -> (&'static CellChunk, usize) {
     // alignment puts its start at the cell's address rounded down to 8 KiB; chunks are
     // never freed.
     let chunk = unsafe { &*(base as *const CellChunk) };
-    let position = (addr - std::ptr::from_ref(&chunk.cells[0]) as usize) / size_of::<OwnerCell>();
+    let first = std::ptr::from_ref(&chunk.cells[0]) as usize;
+    debug_assert!(addr >= first, "an owner cell outside any chunk");
+    let position = (addr - first) / size_of::<OwnerCell>();
     (chunk, position)
 }
 

@@ -92,6 +92,13 @@ impl Meter {
         (self.live_bytes.load(Acquire) as i64).max(0) as u64
     }
 
+    /// Live bytes as a batch's base needs them (a dip below zero is kept, signed).
+    #[inline]
+    pub(crate) fn live_bytes_signed(&self) -> i64 {
+        // Relaxed: see `meter::add_batch`.
+        self.live_bytes.load(Relaxed) as i64
+    }
+
     /// Every figure, read consistently as a record is (live first, with `Acquire`, then
     /// the allocations, so freed never exceeds allocated).
     pub(crate) fn read(&self) -> MeterReading {
@@ -255,16 +262,42 @@ pub(crate) fn retain(index: u32) {
     get(index).refs.fetch_add(1, Relaxed);
 }
 
-/// Puts the meter at `index`, which has no enclosing meter and whose tree has not run
-/// yet, inside the meter at `parent` (its task is first polled in that tree).
-pub(crate) fn set_parent(index: u32, parent: u32) {
+/// Puts the meter at `index`, whose tree has not run yet, inside the meter at `parent`
+/// instead of the one it was in (its task is first polled in `parent`'s tree, which that
+/// one encloses). The caller counts the task in the meters it is new to, and is in a
+/// tracker-internal section.
+pub(crate) fn replace_parent(index: u32, parent: u32) {
     let m = get(index);
-    if m.parent() != 0 || parent == 0 || parent == index {
-        return;
+    if parent != 0 {
+        retain(parent);
     }
-    retain(parent);
-    m.parent.store(parent, Relaxed);
-    add_task(parent);
+    let old = m.parent.swap(parent, Relaxed);
+    release(old);
+}
+
+/// Whether the meter at `outer` is the one at `inner` or encloses it; 0 (no meter)
+/// encloses every meter.
+pub(crate) fn encloses(outer: u32, inner: u32) -> bool {
+    let mut at = inner;
+    loop {
+        if at == outer {
+            return true;
+        }
+        if at == 0 {
+            return false;
+        }
+        at = get(at).parent();
+    }
+}
+
+/// Counts a task in the meter at `from` and in each enclosing one up to, not including,
+/// the one at `until` (which, with those around it, counted it already).
+pub(crate) fn add_task_until(mut from: u32, until: u32) {
+    while from != 0 && from != until {
+        let m = get(from);
+        m.count_task();
+        from = m.parent();
+    }
 }
 
 /// A holder lets go of the meter at `index` (0: nothing); the last one gives the index
@@ -285,20 +318,27 @@ pub(crate) fn release(mut index: u32) {
 }
 
 /// Adds a batch that landed in a record of the meter's tree (see `TaskRecord::flush`).
-/// The peak candidate is the tree's live bytes as the batch lands plus the batch's
-/// highest rise: exact for a tree whose tasks run one at a time (each scope change
-/// flushes), and otherwise errs high by what the other tasks freed meanwhile.
+/// The peak candidate is the batch's highest rise on top of the tree's live bytes when
+/// the batch started or, if more, when it lands: exact for a tree whose tasks run one at
+/// a time (each scope change flushes) and nobody else frees its memory meanwhile, high by
+/// what other threads freed of it during the batch otherwise; with tasks of the tree
+/// running at once on several threads, low by what the others held at the moment of the
+/// rise beyond what they held at either end (the meter sees batches, not allocations).
+/// Only the innermost meter has the batch's base; enclosing ones take their live bytes
+/// as the batch lands.
 #[inline]
 pub(crate) fn add_batch(index: u32, b: &Batch) {
     let net_bytes = b.alloc_bytes.wrapping_sub(b.free_bytes);
     let net_count = b.alloc_count.wrapping_sub(b.free_count);
+    let mut base = Some(b.meter_base);
     for_chain(index, |m| {
         m.alloc_bytes.fetch_add(b.alloc_bytes, Relaxed);
         m.alloc_count.fetch_add(b.alloc_count, Relaxed);
         // Release: see `Meter::read`.
         let before = m.live_bytes.fetch_add(net_bytes, Release) as i64;
         m.live_count.fetch_add(net_count, Release);
-        let candidate = (before as i128 + b.max_delta as i128).max(0) as u64;
+        let start = base.take().map_or(before, |b| b.max(before));
+        let candidate = (start as i128 + b.max_delta as i128).max(0) as u64;
         if candidate > m.peak_bytes.load(Relaxed) {
             m.peak_bytes.fetch_max(candidate, Relaxed);
         }

@@ -16,6 +16,7 @@ fn batches_and_frees_reach_every_enclosing_meter() {
             delta: 200,
             max_delta: 250,
             live_base: 0,
+            meter_base: 0,
         },
     );
     charge_foreign_free(inner, 50);

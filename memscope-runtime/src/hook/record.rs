@@ -300,7 +300,8 @@ impl TaskRecord {
 /// A record with a cell of its own, outside the books, for unit tests.
 #[cfg(test)]
 pub(crate) fn test_record(id: u64) -> TaskRecord {
-    let cell: &'static OwnerCell = Box::leak(Box::new(OwnerCell::new()));
+    // In a chunk of its own, as every cell is (`cell_chunk::locate` relies on it).
+    let cell = &crate::hook::cell_chunk::CellChunk::leak().cells()[0];
     cell.attach(None);
     TaskRecord::new(NewTask {
         id: TaskId::from_u64(id),

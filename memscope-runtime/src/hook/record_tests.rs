@@ -13,6 +13,7 @@ fn flush_tracks_peak_within_a_batch() {
         delta: 100,
         max_delta: 250,
         live_base: 0,
+        meter_base: 0,
     });
     let read = r.read();
     assert_eq!(read.peak_bytes, 250);
@@ -52,6 +53,7 @@ fn readers_never_see_more_freed_than_allocated() {
         delta: 0,
         max_delta: 64,
         live_base: 0,
+        meter_base: 0,
     };
     let writers: Vec<_> = (0..2)
         .map(|_| {

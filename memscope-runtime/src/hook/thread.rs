@@ -8,6 +8,7 @@ use crate::base::task::TaskId;
 use crate::hook::batch::BatchCells;
 use crate::hook::cell::OwnerCell;
 use crate::hook::countdown::Countdown;
+use crate::hook::meter;
 use crate::hook::record::TaskRecord;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -137,7 +138,11 @@ impl ThreadState {
     #[inline]
     fn start_batch(&self, rec: &TaskRecord) {
         // Relaxed: a lower bound is enough; see `TaskRecord::flush`.
-        self.batch.start(rec.cell.live_bytes_signed());
+        let meter_base = match rec.meter() {
+            0 => 0,
+            m => meter::get(m).live_bytes_signed(),
+        };
+        self.batch.start(rec.cell.live_bytes_signed(), meter_base);
     }
 }
 

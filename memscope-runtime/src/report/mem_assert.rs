@@ -23,6 +23,18 @@ pub mod private {
         format!("{key} {op} {}: {key} is {}", shown(bound), shown(actual))
     }
 
+    /// Panics with what to do if allocations do not reach memscope: every figure would be
+    /// zero and every bound would hold.
+    pub fn require_hook() {
+        static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*INSTALLED.get_or_init(crate::hook::hook_installed) {
+            panic!(
+                "memscope::assert_mem!: {}",
+                crate::base::error::Error::HookNotInstalled
+            );
+        }
+    }
+
     /// Panics with the failed checks, the figures, the task tree and its top sites.
     #[track_caller]
     pub fn fail(stats: &Stats, failed: &[String]) -> ! {
@@ -46,8 +58,8 @@ pub(crate) fn failure_message(stats: &Stats, failed: &[String], snap: &MemorySna
     }
     let _ = writeln!(out, "figures: {stats}");
     let _ = writeln!(out, "task tree (own figures of each task):");
-    let mut names = Vec::new();
-    tree(&mut out, snap, stats.task, 1, &mut names);
+    let (mut names, mut rows) = (Vec::new(), 0);
+    tree(&mut out, snap, stats.task, 1, &mut names, &mut rows);
     sites(&mut out, snap, &names);
     out
 }
@@ -55,15 +67,21 @@ pub(crate) fn failure_message(stats: &Stats, failed: &[String], snap: &MemorySna
 /// Tasks shown in the tree, at most.
 const TREE_ROWS: usize = 40;
 
-/// Writes `id` and its descendants still held by the books, indented by depth.
+/// Writes `id` and its descendants still held by the books, indented by depth, at most
+/// [`TREE_ROWS`] rows (`rows` counts them), noting the names seen.
 fn tree(
     out: &mut String,
     snap: &MemorySnapshot,
     id: TaskId,
     depth: usize,
     names: &mut Vec<String>,
+    rows: &mut usize,
 ) {
-    if names.len() >= TREE_ROWS {
+    if *rows == TREE_ROWS {
+        let _ = writeln!(out, "{:w$}… (more tasks not shown)", "", w = depth * 2);
+    }
+    *rows += 1;
+    if *rows > TREE_ROWS {
         return;
     }
     let Some(t) = snap.task(id) else {
@@ -93,7 +111,7 @@ fn tree(
     }
     let children: Vec<TaskId> = snap.children(id).map(|c| c.id).collect();
     for child in children {
-        tree(out, snap, child, depth + 1, names);
+        tree(out, snap, child, depth + 1, names, rows);
     }
 }
 

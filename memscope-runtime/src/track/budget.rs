@@ -48,9 +48,9 @@ impl Budget {
     }
 
     /// Calls `on_soft_limit` when the tree's live bytes reach `soft_limit_bytes`, at the
-    /// poll boundary of one of its tasks (on that task's thread, outside any task's
-    /// scope, so what it allocates is not the tree's): once per crossing, again after
-    /// the tree went back below. For code that can spill or shed load first; it may also
+    /// poll boundary of one of its tasks (on that task's thread, outside the tree's tasks:
+    /// what it allocates is charged to the task polling the budgeted future, if any, not
+    /// to the tree): once per crossing, again after the tree went back below. For code that can spill or shed load first; it may also
     /// read [`pressure`] at any time.
     pub fn with_soft_limit(
         mut self,
@@ -112,8 +112,11 @@ pin_project! {
 /// stable Rust without aborting the process — and the answer is `Err(OverBudget)`, with
 /// the task, its live and peak bytes and how far past the budget it went. Tasks the tree
 /// spawned through [`spawn`](crate::spawn) are stopped at their next poll boundary too
-/// (their handles give [`Error::OverBudget`](crate::Error::OverBudget)); budgets nest
-/// (each tree also counts in the enclosing one).
+/// (their handles give [`Error::OverBudget`](crate::Error::OverBudget)); a tracked task
+/// started otherwise (`tokio::spawn`) counts in the tree, and the end of any poll of a
+/// tree's task that finds it over its budget wakes this future, but that task itself
+/// goes on. Budgets nest (each tree also counts in the enclosing one). A tracked future
+/// built elsewhere joins the tree when first polled in it, if it owns no memory yet.
 ///
 /// The check costs nothing per allocation: the tree's figures are added up as its
 /// tasks' batches land (once per poll), and compared at poll boundaries. So the
@@ -197,6 +200,7 @@ impl<F: Future> Future for WithBudget<F> {
         // Over budget: the future is dropped (inside its task, so what it frees is
         // charged to it), then the tree's figures are read.
         this.inner.set(None);
+        // `over` is this budget's meter or an enclosing one, which this one holds.
         Poll::Ready(Err(meter_hold::over_budget(over)))
     }
 }

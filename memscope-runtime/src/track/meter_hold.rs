@@ -56,8 +56,18 @@ impl Drop for MeterHold {
     }
 }
 
-/// What a budget says of meter `m`'s tree, found over its limit.
-pub(crate) fn over_budget(m: &Meter) -> OverBudget {
+/// The end of a poll of `rec`'s task, in a measured or budgeted tree: a budget the tree
+/// is now over wakes its budgeted future, which stops the tree (whatever spawned this
+/// task: one spawned with `memscope::spawn` is also stopped itself, at its next poll).
+#[cold]
+#[inline(never)]
+pub(crate) fn poll_ended(rec: &TaskRecord) {
+    let _ = at_boundary(rec.meter(), rec.id);
+}
+
+/// What a budget says of the tree of meter `index`, found over its limit.
+pub(crate) fn over_budget(index: u32) -> OverBudget {
+    let m = meter::get(index);
     let r = m.read();
     OverBudget {
         task: TaskId::from_u64(m.root()),
@@ -68,19 +78,20 @@ pub(crate) fn over_budget(m: &Meter) -> OverBudget {
     }
 }
 
-/// A poll boundary of task `task`, in meter `index`'s tree (0: none): the first budget
-/// from there outwards that the tree is over, if any. A task that is the first to find a
-/// budget over wakes its budgeted future; one that finds a tree past its soft limit calls
-/// the limit's callback (once per crossing).
-pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<&'static Meter> {
+/// A poll boundary of task `task`, in meter `index`'s tree (0: none): the index of the
+/// first meter from there outwards whose budget the tree is over, if any. A task that is
+/// the first to find a budget over wakes its budgeted future; one that finds a tree past
+/// its soft limit calls the limit's callback (once per crossing), on this thread, in the
+/// scope of whatever task runs here (the caller's, outside the tree's tasks).
+pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<u32> {
     if index == 0 {
         return None;
     }
-    if let Some((over, m, tripped)) = meter::over_limit(index, task.as_u64()) {
+    if let Some((over, _, tripped)) = meter::over_limit(index, task.as_u64()) {
         if tripped {
             budgets::wake(over);
         }
-        return Some(m);
+        return Some(over);
     }
     let mut at = index;
     while at != 0 {

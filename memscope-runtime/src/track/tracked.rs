@@ -7,6 +7,7 @@ use crate::books::store;
 use crate::hook::record::TaskRecord;
 use crate::hook::thread;
 use crate::hook::{clock, poll_sample};
+use crate::track::meter_hold;
 use pin_project_lite::pin_project;
 use std::borrow::Cow;
 use std::future::Future;
@@ -315,6 +316,9 @@ impl<F: Future> Future for Tracked<F> {
             complete(this.inner, record, entered, started_ns);
         } else {
             let _ = scope.exit();
+        }
+        if record.meter() != 0 {
+            meter_hold::poll_ended(record);
         }
         output
     }
