@@ -30,28 +30,29 @@ async fn scan(batches: usize, spilled: Arc<AtomicUsize>) -> u64 {
             held.clear(); // spill
             spilled.fetch_add(1, Relaxed);
         }
-        tokio::task::yield_now().await;
+        yield_now().await;
     }
     sum
 }
 
+/// Lets the other queries run: ends the poll and wakes the task at once. Not
+/// `tokio::task::yield_now`, which defers the waker into a per-worker list that tokio
+/// grows as more tasks yield at once: the query that grows it owns the new block from
+/// then on (memory that truly outlives it, 64–512 B, which the checks below would see).
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    // tokio grows some per-worker state on first use (the list its `yield_now` defers
-    // wakers to): whichever task grows it owns that block from then on. Grow it first,
-    // outside the queries, so what they retain is theirs.
-    let warm: Vec<_> = (0..64)
-        .map(|_| {
-            tokio::spawn(async {
-                for _ in 0..10 {
-                    tokio::task::yield_now().await;
-                }
-            })
-        })
-        .collect();
-    for w in warm {
-        w.await.unwrap();
-    }
     let spilled = Arc::new(AtomicUsize::new(0));
     let soft_calls = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..QUERIES)
@@ -124,7 +125,7 @@ fn runaway() -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>>
         let mut rows: Vec<Vec<u8>> = Vec::with_capacity(64);
         for _ in 0..40 {
             rows.push(vec![1u8; 512 * 1024]);
-            tokio::task::yield_now().await;
+            yield_now().await;
         }
         rows.len() as u64
     })
