@@ -110,3 +110,20 @@ fn a_task_that_owns_memory_before_its_first_poll_keeps_its_tree() {
     assert_eq!(stats.tasks, 1, "`early` stays out of the tree");
     assert_eq!((stats.freed_bytes, stats.retained_bytes), (0, 0), "{stats}");
 }
+
+#[test]
+fn a_future_built_outside_and_spawned_from_inside_a_measurement_is_in_its_tree() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let fill = async { black_box(vec![0u8; 7000]).len() }.tracked("fill", TaskType::CpuIntensive);
+    let (n, stats) = rt.block_on(measure(async move { memscope::spawn(fill).await.unwrap() }));
+    assert_eq!(n, 7000);
+    assert_eq!(stats.tasks, 2);
+    // The block, and tokio's task cell of the spawned task (charged to it).
+    assert!(
+        stats.allocated_bytes > 7000 && stats.allocations >= 2,
+        "{stats}"
+    );
+}

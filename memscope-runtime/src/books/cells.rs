@@ -2,8 +2,8 @@
 //! outlives them, reused once nothing points at them.
 //!
 //! Cells come in chunks of [`CHUNK`] (8 KiB, `hook::cell_chunk`), allocated as tracker
-//! memory and never freed, so a cell's address stays valid for any block that names it. Free cells form a
-//! list through their `parent` field. A folded task's cell is *detached*: it stays until
+//! memory and never freed, so a cell's address stays valid for any block that names it.
+//! Free cells form a list through their `parent` field. A folded task's cell is *detached*: it stays until
 //! its memory is freed and no child cell links to it, which [`Cells::sweep_if_due`] checks,
 //! amortised O(1) per detach (it scans when the detached cells have doubled since the last
 //! scan), and [`Cells::take`] before it allocates a chunk, once frees have emptied a

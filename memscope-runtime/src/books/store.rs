@@ -145,9 +145,9 @@ pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Optio
     new
 }
 
-/// The first poll of a task, inside a measured or budgeted tree that it is not in yet
-/// (a `Tracked` built before `measure(…)` was called around it, or built in an enclosing
-/// tree): it joins that tree, as do the tasks it creates; a task that opened a meter of
+/// The first poll of a task (or its spawn), inside a measured or budgeted tree that it
+/// is not in yet (a `Tracked` built before `measure(…)` was called around it, or built in
+/// an enclosing tree): it joins that tree, as do the tasks it creates; a task that opened a meter of
 /// its own (a `measure`, a `with_budget`) puts that meter inside the tree's. Only a task
 /// that owns no memory yet joins (one that does keeps its tree, where its blocks were
 /// counted), and only a tree inside the one it is in (a task of another tree stays there).

@@ -48,10 +48,10 @@ impl Budget {
     }
 
     /// Calls `on_soft_limit` when the tree's live bytes reach `soft_limit_bytes`, at the
-    /// poll boundary of one of its tasks (on that task's thread, outside the tree's tasks:
-    /// what it allocates is charged to the task polling the budgeted future, if any, not
-    /// to the tree): once per crossing, again after the tree went back below. For code that can spill or shed load first; it may also
-    /// read [`pressure`] at any time.
+    /// poll boundary of one of its tasks (on that task's thread, outside any task: what it
+    /// allocates is counted as untracked, not as the tree's): once per crossing, again
+    /// after the tree went back below. For code that can spill or shed load first; it may
+    /// also read [`pressure`] at any time.
     pub fn with_soft_limit(
         mut self,
         soft_limit_bytes: u64,

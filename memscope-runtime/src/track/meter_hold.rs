@@ -23,6 +23,12 @@ impl MeterHold {
         }
     }
 
+    /// One more hold on the meter at `index`, which something holds now.
+    pub(crate) fn retain(index: u32) -> Self {
+        meter::retain(index);
+        MeterHold { index }
+    }
+
     pub(crate) fn index(&self) -> u32 {
         self.index
     }
@@ -81,8 +87,8 @@ pub(crate) fn over_budget(index: u32) -> OverBudget {
 /// A poll boundary of task `task`, in meter `index`'s tree (0: none): the index of the
 /// first meter from there outwards whose budget the tree is over, if any. A task that is
 /// the first to find a budget over wakes its budgeted future; one that finds a tree past
-/// its soft limit calls the limit's callback (once per crossing), on this thread, in the
-/// scope of whatever task runs here (the caller's, outside the tree's tasks).
+/// its soft limit calls the limit's callback (once per crossing), on this thread, outside
+/// any task.
 pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<u32> {
     if index == 0 {
         return None;
@@ -99,6 +105,8 @@ pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<u32> {
         let live = m.live_bytes();
         if m.soft_due(live) {
             if let Some(callback) = budgets::on_soft_limit(at) {
+                // Outside every task: what the callback allocates is not the tree's.
+                let _outside = thread::outside_tasks();
                 callback(&pressure_of(m, live));
             }
         }

@@ -4,6 +4,7 @@ use crate::base::budget::OverBudget;
 use crate::base::config;
 use crate::base::error::Error;
 use crate::base::task::TaskId;
+use crate::books::store;
 use crate::track::meter_hold::{self, MeterHold};
 use crate::track::tracked::Tracked;
 use pin_project_lite::pin_project;
@@ -92,6 +93,11 @@ where
     let id = tracked.id();
     let scope = tracked.scope_handle();
     let rec = tracked.record();
+    if rec.never_polled() {
+        // Built elsewhere, spawned from inside a measured or budgeted tree: it joins it
+        // (before tokio's task cell, charged to it below, makes it own memory).
+        store::join_tree_of_poller(rec);
+    }
     let own =
         config::type_budget(rec.task_type).map(|limit| MeterHold::open(rec, Some(limit), None));
     let guarded = Guarded {
@@ -144,8 +150,12 @@ impl<F: Future> Future for Guarded<F> {
         };
         // The tree is over a budget: the future is dropped inside its task, and the task
         // ends with the budget's answer as its panic payload, which tokio hands to the
-        // handle (no panic hook runs: this is not a panic).
+        // handle (no panic hook runs: this is not a panic). The meter is held meanwhile:
+        // the task's cell, dropped with it, may have been its last holder.
+        let hold = MeterHold::retain(over);
         this.inner.set(None);
-        std::panic::resume_unwind(Box::new(meter_hold::over_budget(over)))
+        let answer = meter_hold::over_budget(over);
+        drop(hold);
+        std::panic::resume_unwind(Box::new(answer))
     }
 }
