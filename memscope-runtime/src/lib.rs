@@ -23,7 +23,8 @@ mod track;
 mod view;
 
 pub use base::budget::{OverBudget, Pressure, Stats, GIB, KIB, MIB};
-pub use base::config::{Config, SAMPLE_BYTES_ENV, TYPE_BUDGETS_ENV};
+pub use base::config::Config;
+pub use base::config_env::{SAMPLE_BYTES_ENV, TYPE_BUDGETS_ENV};
 pub use base::counters::HeapCounters;
 pub use base::error::{Error, PanicPayload};
 pub use base::format::{ReportFormat, UnknownReportFormat};

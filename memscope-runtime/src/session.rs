@@ -2,7 +2,7 @@
 //! start the sampler at start-up, then print the summary and write the report at
 //! shutdown.
 
-use crate::base::config::env_value;
+use crate::base::config_env::env_value;
 use crate::base::error::Error;
 use crate::base::format::ReportFormat;
 use crate::books::sampler;

@@ -3,6 +3,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod config;
+pub(crate) mod config_env;
 pub(crate) mod counters;
 pub(crate) mod error;
 pub(crate) mod format;

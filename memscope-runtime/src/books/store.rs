@@ -136,10 +136,8 @@ pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Optio
     meter::get(new).count_task();
     // The cell's hold.
     meter::retain(new);
-    let shard = lock(shard_of(rec.id));
     let previous = cell_chunk::set_meter(rec.cell, new);
     rec.set_meter(new);
-    drop(shard);
     // The new meter holds the old one as its parent; the cell lets go of it.
     meter::release(previous);
     new

@@ -9,7 +9,7 @@
 //! - a batch (allocations, and the net change of live bytes and blocks), when it lands
 //!   in the task's record (`TaskRecord::flush`): once per scope, not per allocation;
 //! - a free by a thread not running the block's owner, at once (`charge::free`, through
-//!   the owner cell's meter, `cell_meter`);
+//!   the owner cell's meter, `cell_chunk::meter_of`);
 //! - a poll, when it ends, and a task, when it is created.
 //!
 //! So an allocation and a free by the running task cost nothing more with a meter than
@@ -194,14 +194,19 @@ pub(crate) fn get(index: u32) -> &'static Meter {
     unsafe { &*chunk.add(index % CHUNK) }
 }
 
-/// Runs `f` on the meter at `index` and on each enclosing one.
+/// The meter at `index` and each enclosing one, innermost first, with their indices
+/// (none for 0).
 #[inline]
-fn for_chain(mut index: u32, mut f: impl FnMut(&Meter)) {
-    while index != 0 {
-        let m = get(index);
-        f(m);
-        index = m.parent();
-    }
+pub(crate) fn chain(index: u32) -> impl Iterator<Item = (u32, &'static Meter)> {
+    let mut next = index;
+    std::iter::from_fn(move || {
+        let at = next;
+        (at != 0).then(|| {
+            let m = get(at);
+            next = m.parent();
+            (at, m)
+        })
+    })
 }
 
 /// Whether any meter is held (a free then looks for its owner's).
@@ -278,25 +283,14 @@ pub(crate) fn replace_parent(index: u32, parent: u32) {
 /// Whether the meter at `outer` is the one at `inner` or encloses it; 0 (no meter)
 /// encloses every meter.
 pub(crate) fn encloses(outer: u32, inner: u32) -> bool {
-    let mut at = inner;
-    loop {
-        if at == outer {
-            return true;
-        }
-        if at == 0 {
-            return false;
-        }
-        at = get(at).parent();
-    }
+    outer == 0 || chain(inner).any(|(at, _)| at == outer)
 }
 
 /// Counts a task in the meter at `from` and in each enclosing one up to, not including,
 /// the one at `until` (which, with those around it, counted it already).
-pub(crate) fn add_task_until(mut from: u32, until: u32) {
-    while from != 0 && from != until {
-        let m = get(from);
+pub(crate) fn add_task_until(from: u32, until: u32) {
+    for (_, m) in chain(from).take_while(|(at, _)| *at != until) {
         m.count_task();
-        from = m.parent();
     }
 }
 
@@ -331,7 +325,7 @@ pub(crate) fn add_batch(index: u32, b: &Batch) {
     let net_bytes = b.alloc_bytes.wrapping_sub(b.free_bytes);
     let net_count = b.alloc_count.wrapping_sub(b.free_count);
     let mut base = Some(b.meter_base);
-    for_chain(index, |m| {
+    for (_, m) in chain(index) {
         m.alloc_bytes.fetch_add(b.alloc_bytes, Relaxed);
         m.alloc_count.fetch_add(b.alloc_count, Relaxed);
         // Release: see `Meter::read`.
@@ -342,61 +336,47 @@ pub(crate) fn add_batch(index: u32, b: &Batch) {
         if candidate > m.peak_bytes.load(Relaxed) {
             m.peak_bytes.fetch_max(candidate, Relaxed);
         }
-    });
+    }
 }
 
 /// A block of the meter's tree, `size` bytes, freed by a thread not running its owner.
 #[inline]
 pub(crate) fn charge_foreign_free(index: u32, size: u64) {
-    for_chain(index, |m| {
+    for (_, m) in chain(index) {
         m.live_bytes.fetch_sub(size, Release);
         m.live_count.fetch_sub(1, Release);
-    });
+    }
 }
 
 /// A poll of a task of the meter's tree ended.
 #[inline]
 pub(crate) fn add_poll(index: u32) {
-    for_chain(index, |m| {
+    for (_, m) in chain(index) {
         m.polls.fetch_add(1, Relaxed);
-    });
+    }
 }
 
 /// A task was created in the meter's tree.
 pub(crate) fn add_task(index: u32) {
-    for_chain(index, |m| {
-        m.tasks.fetch_add(1, Relaxed);
-    });
+    add_task_until(index, 0);
 }
 
 /// The first meter from `index` outwards that is over its limit, or was: `(its index,
 /// its meter, whether this call tripped it)`. A meter found over its limit is tripped by
 /// `task` if none tripped it yet.
-pub(crate) fn over_limit(mut index: u32, task: u64) -> Option<(u32, &'static Meter, bool)> {
-    while index != 0 {
-        let m = get(index);
+pub(crate) fn over_limit(index: u32, task: u64) -> Option<(u32, &'static Meter, bool)> {
+    chain(index).find_map(|(at, m)| {
         if m.tripped_by().is_some() {
-            return Some((index, m, false));
+            return Some((at, m, false));
         }
-        if m.limit().is_some_and(|limit| m.live_bytes() > limit) {
-            let tripped = m.trip(task);
-            return Some((index, m, tripped));
-        }
-        index = m.parent();
-    }
-    None
+        let over = m.limit().is_some_and(|limit| m.live_bytes() > limit);
+        over.then(|| (at, m, m.trip(task)))
+    })
 }
 
 /// The innermost meter from `index` outwards that has a limit.
-pub(crate) fn limited(mut index: u32) -> Option<&'static Meter> {
-    while index != 0 {
-        let m = get(index);
-        if m.limit().is_some() {
-            return Some(m);
-        }
-        index = m.parent();
-    }
-    None
+pub(crate) fn limited(index: u32) -> Option<&'static Meter> {
+    chain(index).map(|(_, m)| m).find(|m| m.limit().is_some())
 }
 
 #[cfg(test)]

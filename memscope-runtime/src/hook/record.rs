@@ -175,9 +175,9 @@ impl TaskRecord {
         self.polls.load(Relaxed) == 0
     }
 
-    /// Moves the task to meter `index`, before it ran; returns the one it was in.
-    pub(crate) fn set_meter(&self, index: u32) -> u32 {
-        self.meter.swap(index, Relaxed)
+    /// Moves the task to meter `index`, before it ran.
+    pub(crate) fn set_meter(&self, index: u32) {
+        self.meter.store(index, Relaxed);
     }
 
     /// The parent's record, held while this one is.

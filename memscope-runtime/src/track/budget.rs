@@ -184,18 +184,13 @@ impl<F: Future> Future for WithBudget<F> {
             budgets::set_waker(index, cx.waker());
             *this.waker = Some(cx.waker().clone());
         }
-        let over = match meter_hold::at_boundary(index, *this.task) {
-            Some(over) => over,
-            None => match inner.poll(cx) {
-                Poll::Ready(output) => {
-                    this.inner.set(None);
-                    return Poll::Ready(Ok(output));
-                }
-                Poll::Pending => match meter_hold::at_boundary(index, *this.task) {
-                    Some(over) => over,
-                    None => return Poll::Pending,
-                },
-            },
+        let over = match meter_hold::poll_within_budget(index, *this.task, inner, cx) {
+            Ok(Poll::Ready(output)) => {
+                this.inner.set(None);
+                return Poll::Ready(Ok(output));
+            }
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(over) => over,
         };
         // Over budget: the future is dropped (inside its task, so what it frees is
         // charged to it), then the tree's figures are read.

@@ -6,6 +6,9 @@ use crate::books::{budgets, store};
 use crate::hook::meter::{self, Meter};
 use crate::hook::record::TaskRecord;
 use crate::hook::thread;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// The meter a `measure`, a `with_budget` or a budgeted spawn opened for its task, held
 /// until the future is dropped (the cells of the tree's blocks hold it on while they
@@ -62,6 +65,24 @@ impl Drop for MeterHold {
     }
 }
 
+/// Polls `inner`, a future of task `task` in meter `index`'s tree, between two poll
+/// boundaries ([`at_boundary`]): `Err` with the meter whose budget the tree is over, found
+/// before the poll (which then does not run) or after it returned `Pending`.
+pub(crate) fn poll_within_budget<F: Future>(
+    index: u32,
+    task: TaskId,
+    inner: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Result<Poll<F::Output>, u32> {
+    if let Some(over) = at_boundary(index, task) {
+        return Err(over);
+    }
+    match inner.poll(cx) {
+        Poll::Pending => at_boundary(index, task).map_or(Ok(Poll::Pending), Err),
+        ready => Ok(ready),
+    }
+}
+
 /// The end of a poll of `rec`'s task, in a measured or budgeted tree: a budget the tree
 /// is now over wakes its budgeted future, which stops the tree (whatever spawned this
 /// task: one spawned with `memscope::spawn` is also stopped itself, at its next poll).
@@ -99,9 +120,7 @@ pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<u32> {
         }
         return Some(over);
     }
-    let mut at = index;
-    while at != 0 {
-        let m = meter::get(at);
+    for (at, m) in meter::chain(index) {
         let live = m.live_bytes();
         if m.soft_due(live) {
             if let Some(callback) = budgets::on_soft_limit(at) {
@@ -110,7 +129,6 @@ pub(crate) fn at_boundary(index: u32, task: TaskId) -> Option<u32> {
                 callback(&pressure_of(m, live));
             }
         }
-        at = m.parent();
     }
     None
 }

@@ -135,18 +135,9 @@ impl<F: Future> Future for Guarded<F> {
         if *this.meter == 0 {
             return inner.poll(cx);
         }
-        let over = match meter_hold::at_boundary(*this.meter, *this.task) {
-            Some(over) => over,
-            None => {
-                let output = inner.poll(cx);
-                match output {
-                    Poll::Pending => match meter_hold::at_boundary(*this.meter, *this.task) {
-                        Some(over) => over,
-                        None => return Poll::Pending,
-                    },
-                    ready => return ready,
-                }
-            }
+        let over = match meter_hold::poll_within_budget(*this.meter, *this.task, inner, cx) {
+            Ok(poll) => return poll,
+            Err(over) => over,
         };
         // The tree is over a budget: the future is dropped inside its task, and the task
         // ends with the budget's answer as its panic payload, which tokio hands to the
