@@ -181,9 +181,7 @@ pub fn start(interval: Duration) -> SamplerHandle {
     let interval = interval.max(MIN_INTERVAL);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    let spawned = std::thread::Builder::new()
-        .name("memscope-sampler".into())
-        .spawn(move || run(interval, &flag));
+    let spawned = crate::hook::spawn_own_thread("memscope-sampler", move || run(interval, &flag));
     match spawned {
         Ok(thread) => {
             *running = Some(Running {
@@ -224,7 +222,6 @@ pub fn is_running() -> bool {
 
 /// The sampler thread: a sample, then a [`pause`], until `stop` is set.
 fn run(interval: Duration, stop: &AtomicBool) {
-    crate::hook::own_thread();
     // Everything this thread allocates is memscope's own.
     let _internal = thread::internal();
     let mut buf = Vec::new();

@@ -35,16 +35,13 @@ fn start() {
     // The first task starts here too: the settings' variables apply from now on.
     config::apply_environment();
     let _internal = thread::internal();
-    let spawned = std::thread::Builder::new()
-        .name("memscope-sites".into())
-        .spawn(|| {
-            hook::own_thread();
-            let _internal = thread::internal();
-            loop {
-                std::thread::sleep(INTERVAL);
-                sites::collect();
-            }
-        });
+    let spawned = hook::spawn_own_thread("memscope-sites", || {
+        let _internal = thread::internal();
+        loop {
+            std::thread::sleep(INTERVAL);
+            sites::collect();
+        }
+    });
     if spawned.is_err() {
         // Snapshots still collect; only a long stretch without one may drop samples.
         STARTED.store(false, Release);

@@ -89,9 +89,9 @@ impl MetricsPublisher {
         let interval = interval.max(MIN_PUBLISH_INTERVAL);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let spawned = std::thread::Builder::new()
-            .name("memscope-metrics".into())
-            .spawn(move || run(interval, max_names, &flag));
+        let spawned = crate::hook::spawn_own_thread("memscope-metrics", move || {
+            run(interval, max_names, &flag)
+        });
         let thread = spawned
             .map_err(|e| eprintln!("memscope: cannot start the metrics publisher thread: {e}"))
             .ok();
@@ -127,7 +127,6 @@ impl Drop for MetricsPublisher {
 
 /// The publisher thread: a publication, then a pause of `interval`, until `stop` is set.
 fn run(interval: Duration, max_names: usize, stop: &AtomicBool) {
-    crate::hook::own_thread();
     // Everything this thread allocates is memscope's own.
     let _internal = thread::internal();
     let mut gauges = HashSet::new();

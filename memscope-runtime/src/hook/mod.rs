@@ -45,13 +45,22 @@ pub(crate) mod stack;
 pub(crate) mod stacks;
 pub(crate) mod thread;
 
-/// Called first on each of memscope's own threads (sampler, endpoint, report rewriter,
-/// metrics publisher, signal watcher): SIGINT and SIGTERM are never delivered to it, so
-/// the signal handler, which holds its thread until the watcher took its snapshot, never
-/// runs on a memscope thread that may hold a lock that snapshot needs.
-pub(crate) fn own_thread() {
+/// Starts one of memscope's own threads (sampler, call-site collector, endpoint, report
+/// rewriter, metrics publisher, signal watcher), named `name`, running `body`. SIGINT and
+/// SIGTERM are never delivered to it, from its first instruction on: they are blocked on
+/// the calling thread while it is created (a new thread inherits its creator's mask) and
+/// unblocked again on the caller after. So the signal handler, which holds its thread
+/// until the watcher took its snapshot, never runs on a memscope thread — one that may hold
+/// a lock that snapshot needs, or the watcher itself before it began to watch (under load
+/// a new thread can wait tens of milliseconds for its first run: a handler on it held the
+/// watcher back for its whole 2 s).
+pub(crate) fn spawn_own_thread<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
     #[cfg(target_os = "linux")]
-    signals::keep_off_this_thread();
+    let _blocked = signals::BlockedHere::new();
+    std::thread::Builder::new().name(name.into()).spawn(body)
 }
 
 /// Whether allocations reach memscope's `TrackingAllocator` (it is the

@@ -56,22 +56,43 @@ extern "C" fn on_signal(signal: c_int) {
     }
 }
 
-/// Blocks SIGINT and SIGTERM on the calling thread (see `hook::own_thread`).
-pub(crate) fn keep_off_this_thread() {
-    this_threads_mask(libc::SIG_BLOCK, &[libc::SIGINT, libc::SIGTERM]);
+/// SIGINT and SIGTERM blocked on the calling thread while it lives; the thread's mask as
+/// it was put back when dropped (see `hook::spawn_own_thread`).
+pub(crate) struct BlockedHere {
+    before: libc::sigset_t,
 }
 
-/// Blocks (`SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) `signals` on the calling thread.
-fn this_threads_mask(how: c_int, signals: &[c_int]) {
-    // SAFETY: `set` is initialised by `sigemptyset` before use; `pthread_sigmask` only
-    // changes this thread's mask; a null old-mask pointer is allowed.
+impl BlockedHere {
+    pub(crate) fn new() -> BlockedHere {
+        BlockedHere {
+            before: this_threads_mask(libc::SIG_BLOCK, &[libc::SIGINT, libc::SIGTERM]),
+        }
+    }
+}
+
+impl Drop for BlockedHere {
+    fn drop(&mut self) {
+        // SAFETY: `before` is the mask `pthread_sigmask` gave back in `new` on this very
+        // thread (the guard lives in one frame of `spawn_own_thread`); a null old-mask
+        // pointer is allowed.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.before, std::ptr::null_mut()) };
+    }
+}
+
+/// Blocks (`SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) `signals` on the calling thread; the
+/// mask it had before.
+fn this_threads_mask(how: c_int, signals: &[c_int]) -> libc::sigset_t {
+    // SAFETY: `set` is initialised by `sigemptyset` before use, `before` is a valid
+    // out-parameter; `pthread_sigmask` only changes this thread's mask.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for &signal in signals {
             libc::sigaddset(&mut set, signal);
         }
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(how, &set, &mut before);
+        before
     }
 }
 
@@ -132,7 +153,7 @@ fn install(signal: c_int) -> bool {
 fn end_as_the_signal_would(signal: c_int) {
     // SAFETY: plain libc call with a valid signal number.
     unsafe { libc::signal(signal, libc::SIG_DFL) };
-    // The watcher blocks the signals it watches (`keep_off_this_thread`): unblocked here,
+    // The watcher blocks the signals it watches (`spawn_own_thread`): unblocked here,
     // or the raised signal would stay pending on this thread and the process live on.
     this_threads_mask(libc::SIG_UNBLOCK, &[signal]);
     // SAFETY: plain libc call with a valid signal number.
@@ -163,12 +184,8 @@ fn start(callback: fn(c_int, bool)) -> bool {
         libc::fcntl(write_fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
     PIPE_WRITE.store(write_fd, Relaxed);
-    let spawned = std::thread::Builder::new()
-        .name("memscope-signals".into())
-        .spawn(move || {
-            keep_off_this_thread();
-            watch_pipe(read_fd, callback)
-        });
+    let spawned =
+        super::spawn_own_thread("memscope-signals", move || watch_pipe(read_fd, callback));
     if spawned.is_err() {
         return false;
     }
@@ -198,5 +215,30 @@ fn watch_pipe(read_fd: c_int, callback: fn(c_int, bool)) {
         } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `signal` is blocked on the calling thread.
+    fn blocked_here(signal: c_int) -> bool {
+        let mask = this_threads_mask(libc::SIG_BLOCK, &[]);
+        // SAFETY: `mask` is a mask `pthread_sigmask` filled in.
+        unsafe { libc::sigismember(&mask, signal) == 1 }
+    }
+
+    #[test]
+    fn a_memscope_thread_is_born_with_the_signals_blocked_and_its_creator_keeps_its_mask() {
+        assert!(!blocked_here(libc::SIGTERM));
+        let first_instruction = super::super::spawn_own_thread("memscope-test", || {
+            (blocked_here(libc::SIGINT), blocked_here(libc::SIGTERM))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+        assert_eq!(first_instruction, (true, true));
+        assert!(!blocked_here(libc::SIGINT) && !blocked_here(libc::SIGTERM));
     }
 }

@@ -67,27 +67,24 @@ pub(crate) fn parse_every(text: &str) -> Option<Duration> {
 pub(crate) fn start(path: PathBuf, format: ReportFormat, every: Duration) -> Option<Periodic> {
     let _internal = thread::internal();
     let (stop, stopped) = mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("memscope-report-every".into())
-        .spawn(move || {
-            crate::hook::own_thread();
-            let _internal = thread::internal();
-            let mut said = false;
-            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                match write_file(&snapshot(), &path, format) {
-                    Ok(()) => said = false,
-                    Err(e) if !said => {
-                        said = true;
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "memscope: {e} (rewriting every {every:?})"
-                        );
-                    }
-                    Err(_) => {}
+    let thread = crate::hook::spawn_own_thread("memscope-report-every", move || {
+        let _internal = thread::internal();
+        let mut said = false;
+        while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+            match write_file(&snapshot(), &path, format) {
+                Ok(()) => said = false,
+                Err(e) if !said => {
+                    said = true;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "memscope: {e} (rewriting every {every:?})"
+                    );
                 }
+                Err(_) => {}
             }
-        })
-        .ok()?;
+        }
+    })
+    .ok()?;
     Some(Periodic {
         stop: Some(stop),
         thread: Some(thread),

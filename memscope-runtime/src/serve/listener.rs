@@ -25,7 +25,6 @@ struct Shared {
 /// Runs the endpoint on `listener` (already bound, non-blocking) until `stop` fires or
 /// its sender is dropped (a detached endpoint's never is).
 pub(crate) fn run(listener: std::net::TcpListener, stop: oneshot::Receiver<()>) {
-    crate::hook::own_thread();
     let _internal = thread::internal();
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_io()

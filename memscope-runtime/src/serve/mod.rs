@@ -108,10 +108,9 @@ pub fn serve(addr: &str) -> Result<Server, Error> {
         );
     }
     let (stop, stopped) = oneshot::channel();
-    let thread = std::thread::Builder::new()
-        .name("memscope-serve".into())
-        .spawn(move || listener::run(listener, stopped))
-        .map_err(bind_error)?;
+    let thread =
+        crate::hook::spawn_own_thread("memscope-serve", move || listener::run(listener, stopped))
+            .map_err(bind_error)?;
     Ok(Server {
         addr,
         stop: Some(stop),
