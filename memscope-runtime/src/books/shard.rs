@@ -131,12 +131,19 @@ impl Shard {
         self.started += 1;
     }
 
-    pub(crate) fn remove_active(&mut self, rec: &TaskRecord) {
+    /// Takes a finished task out of the running ones; the shard's `Arc` of it (which the
+    /// caller moves on to the retention: no count changes hands).
+    pub(crate) fn remove_active(&mut self, rec: &TaskRecord) -> Option<Arc<TaskRecord>> {
         let slot = rec.slot.load(Relaxed) as usize;
-        if let Some(entry) = self.active.get_mut(slot).filter(|e| e.is_some()) {
-            *entry = None;
-            self.free_slots.push(slot);
+        let entry = self.active.get_mut(slot)?;
+        if !entry
+            .as_ref()
+            .is_some_and(|e| std::ptr::eq(Arc::as_ptr(e), rec))
+        {
+            return None;
         }
+        self.free_slots.push(slot);
+        entry.take()
     }
 
     /// Counts a task that finished at `now_ns` in every open monitoring window.
@@ -201,10 +208,12 @@ impl Shard {
         let mut reading = rec.read();
         if let Some(parent) = rec.parent_record() {
             let (bytes, count) = reading.descendant_alloc;
-            parent.add_descendant_alloc(
-                reading.heap.allocated_bytes.wrapping_add(bytes),
-                reading.heap.allocation_count.wrapping_add(count),
-            );
+            let bytes = reading.heap.allocated_bytes.wrapping_add(bytes);
+            let count = reading.heap.allocation_count.wrapping_add(count);
+            // Nothing to add for a subtree that allocated nothing (two locked adds saved).
+            if bytes != 0 || count != 0 {
+                parent.add_descendant_alloc(bytes, count);
+            }
         }
         reading.heap.freed_bytes = reading.heap.allocated_bytes;
         reading.heap.free_count = reading.heap.allocation_count;

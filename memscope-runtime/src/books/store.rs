@@ -28,10 +28,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Number of independently locked parts of the books.
 pub(crate) const SHARDS: usize = crate::hook::cell::SHARDS;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The counters every start and finish writes, each on a cache line of its own: next to
+/// them, the settings and the clock's epoch that every poll reads (which the linker puts
+/// where it likes) would be invalidated on every other core at each task's start and end.
+static NEXT_ID: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(1));
 /// Tasks running now, and the most running at once (over all shards).
-static RUNNING: AtomicU64 = AtomicU64::new(0);
-static PEAK_RUNNING: AtomicU64 = AtomicU64::new(0);
+static RUNNING: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
+static PEAK_RUNNING: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
 static SHARD: [CachePadded<Mutex<Shard>>; SHARDS] = [
     shard(0),
     shard(1),
@@ -206,9 +209,10 @@ pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
     let mut shard = lock(shard_of(rec.id));
-    shard.remove_active(rec);
+    // The running table's `Arc` moves to the retention (a clone only if it was not there).
+    let held = shard.remove_active(rec).unwrap_or_else(|| Arc::clone(rec));
     shard.note_in_windows(rec, now_ns);
-    shard.retain(Arc::clone(rec), retention, max_groups, now_ns);
+    shard.retain(held, retention, max_groups, now_ns);
 }
 
 #[cfg(test)]

@@ -172,7 +172,10 @@ impl OwnerCell {
     /// Puts the cell on a free list whose head was `next`; returns its parent, whose
     /// child count this drops. Called by the owning shard, once the cell owns nothing.
     pub(crate) fn release(&self, next: *mut OwnerCell) -> *const OwnerCell {
-        let parent = self.parent.swap(next, Relaxed);
+        // A load and a store, not a swap: only the owning shard, under its lock, writes a
+        // cell's link (here and in `attach`); readers only load it.
+        let parent = self.parent.load(Relaxed);
+        self.parent.store(next, Relaxed);
         self.state.store(FREE, Relaxed);
         if !parent.is_null() {
             // SAFETY: a parent cell is not released while a child links to it (its

@@ -206,10 +206,14 @@ impl TaskRecord {
         // Allocations first, then the cell with Release: see "Reading a record consistently".
         self.alloc_bytes.fetch_add(b.alloc_bytes, Relaxed);
         self.alloc_count.fetch_add(b.alloc_count, Relaxed);
-        self.cell.add_net(
-            b.alloc_bytes.wrapping_sub(b.free_bytes) as i64,
-            b.alloc_count.wrapping_sub(b.free_count) as i64,
-        );
+        let net_bytes = b.alloc_bytes.wrapping_sub(b.free_bytes) as i64;
+        let net_count = b.alloc_count.wrapping_sub(b.free_count) as i64;
+        // A scope that freed what it allocated leaves the cell as it was (two locked adds
+        // saved); a reader then sees either allocation count with the same live figures,
+        // and freed never exceeds allocated either way.
+        if net_bytes != 0 || net_count != 0 {
+            self.cell.add_net(net_bytes, net_count);
+        }
         match self.meter() {
             0 => {}
             m => meter::add_batch(m, b),
@@ -284,11 +288,15 @@ impl TaskRecord {
     /// (ns since the epoch) when this call did, `None` when the task had already finished.
     pub(crate) fn finish(&self, outcome: Outcome, now_ns: u64) -> Option<u64> {
         let ended = now_ns.max(self.created_ns);
-        let won = self
-            .outcome
-            .compare_exchange(Outcome::Running.to_u8(), outcome.to_u8(), AcqRel, Acquire)
-            .is_ok();
+        // A load and a store, not a compare-and-swap: a task is ended only by its
+        // `Tracked` (a completing poll, a poll that unwinds, its drop), whose polls and drop
+        // are ordered by `&mut`, so two ends never race. Relaxed: that same thread wrote
+        // the outcome, if anyone did.
+        let won = Outcome::from_u8(self.outcome.load(Relaxed)) == Outcome::Running;
         if won {
+            // Release: pairs with the acquire load in `read` (a finished task's counters
+            // are final).
+            self.outcome.store(outcome.to_u8(), Release);
             // Release: a reader that sees the end time also sees the outcome; a reader that
             // sees the outcome first and an end of 0 takes "now" (see `Reading::ended_ns`).
             self.ended_ns.store(ended, Release);
