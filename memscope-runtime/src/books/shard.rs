@@ -95,14 +95,13 @@ impl Shard {
 
     /// The record of a new task: a spare one if there is, else a new allocation.
     pub(crate) fn new_record(&mut self, task: NewTask) -> Arc<TaskRecord> {
-        if let Some(mut rec) = self.spare.pop() {
-            // Spares are never shared: `retire` checked, and no one else can reach them.
-            if let Some(r) = Arc::get_mut(&mut rec) {
-                *r = TaskRecord::new(task);
-                return rec;
+        match self.spare.pop() {
+            Some(mut rec) => {
+                *unique(&mut rec) = TaskRecord::new(task);
+                rec
             }
+            None => Arc::new(TaskRecord::new(task)),
         }
-        Arc::new(TaskRecord::new(task))
     }
 
     /// Running tasks.
@@ -227,12 +226,11 @@ impl Shard {
     }
 
     /// Keeps a folded task's record for reuse, its parent and name let go at once.
+    /// Called by `retire` only, with a record it found unique.
     fn keep_spare(&mut self, mut rec: Arc<TaskRecord>) {
         if self.spare.len() < SPARE_RECORDS {
-            if let Some(r) = Arc::get_mut(&mut rec) {
-                r.clear();
-                self.spare.push(rec);
-            }
+            unique(&mut rec).clear();
+            self.spare.push(rec);
         }
     }
 
@@ -312,6 +310,20 @@ impl Shard {
         }
         self.next_sweep = (self.lingering.len() * 2).max(64);
     }
+}
+
+/// The record of an `Arc` that is the only one of it: a retired record (`retire` saw a
+/// strong count of 1 after an acquire fence) or a spare (only the shard, under its lock,
+/// holds spares). `Arc::get_mut` would check again with a compare-and-swap on the weak
+/// count, twice per task (keeping a spare, reusing it); nothing ever makes a `Weak` of a
+/// record, so the strong count alone says it is unique.
+fn unique(rec: &mut Arc<TaskRecord>) -> &mut TaskRecord {
+    debug_assert_eq!(Arc::strong_count(rec), 1);
+    // SAFETY: `rec` is the only `Arc` of its record and no `Weak` exists (see above), so no
+    // other reference to the record exists, nor can one be made while `rec` is borrowed
+    // mutably; the pointer is the `Arc`'s own, valid for writes (what the unstable
+    // `Arc::get_mut_unchecked` returns).
+    unsafe { &mut *Arc::as_ptr(rec).cast_mut() }
 }
 
 /// Counts what a detached cell still holds (`live`: bytes, blocks) back into its group as
