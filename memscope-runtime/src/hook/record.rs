@@ -290,8 +290,9 @@ impl TaskRecord {
         let ended = now_ns.max(self.created_ns);
         // A load and a store, not a compare-and-swap: a task is ended only by its
         // `Tracked` (a completing poll, a poll that unwinds, its drop), whose polls and drop
-        // are ordered by `&mut`, so two ends never race. Relaxed: that same thread wrote
-        // the outcome, if anyone did.
+        // are ordered by `&mut`, so two ends never race. Relaxed: an earlier end is ordered
+        // before this call as those are (on one thread, or through the executor's own
+        // synchronization when the `Tracked` moved between threads).
         let won = Outcome::from_u8(self.outcome.load(Relaxed)) == Outcome::Running;
         if won {
             // Release: pairs with the acquire load in `read` (a finished task's counters
