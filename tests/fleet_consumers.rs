@@ -291,6 +291,16 @@ fn go_tool_pprof_reads_the_services_profiles_exactly() {
             let focus = format!("-tagfocus=task_type={ty}");
             let args = ["-top", "-unit=B", &format!("-sample_index={index}"), &focus];
             let (focused, _, _) = pprof_top(&go_pprof(&go, &dir, &args, &file));
+            if type_row(&types, ty)["then"][field] != focused {
+                // What a mismatch needs to be understood, before the assertion fails.
+                let raw = go_pprof(&go, &dir, &["-raw"], &file);
+                let diff = get(service.addr, &format!("/snapshot.json?since={id}"), "");
+                eprintln!(
+                    "{route}: the profile's samples (go tool pprof -raw):\n{raw}\n\
+                     snapshot {id}'s figures per type and name (`then`):\n{}",
+                    diff.text()
+                );
+            }
             assert_eq!(
                 type_row(&types, ty)["then"][field],
                 focused,
