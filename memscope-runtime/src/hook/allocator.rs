@@ -208,7 +208,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     ///
     /// # Safety
     /// As [`GlobalAlloc::alloc`].
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc_placed<const TABLE: bool>(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let band = table_band::<TABLE>(layout.size());
         let Some(outer) = outer_layout(layout, band) else {
@@ -235,7 +235,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     ///
     /// # Safety
     /// As [`GlobalAlloc::dealloc`].
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc_placed<const TABLE: bool>(&self, block: *mut u8, layout: Layout) {
         let size = layout.size();
         let band = table_band::<TABLE>(size);
@@ -305,7 +305,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
 // inner allocator returned, and table slots only through `owner_table`. The placement is
 // fixed for the allocator's life, so a block is freed by the same copy that made it.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from our caller.
         unsafe {
@@ -327,7 +327,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         // SAFETY: forwarded from our caller.
         unsafe {

@@ -3,16 +3,19 @@
 //!
 //! Counting in a thread-local batch keeps every allocation and free of the running task
 //! free of atomic instructions; the batch reaches the record when the task's scope ends,
-//! when another scope interrupts it, or when it grows past [`FLUSH_BYTES`] or the
-//! thread's flush limit of operations (so a snapshot taken during a long poll still sees
-//! large allocations).
+//! when another scope interrupts it, or when its allocations reach [`FLUSH_BYTES`], each
+//! weighing its size plus [`OP_BYTES`] (so a snapshot taken during a long poll still sees
+//! large allocations, and at most 4,096 allocations wait in a batch). Frees land with the
+//! batch they are in: with the next due allocation or at the scope's end, and at once in
+//! an eager scope.
 
 use std::cell::Cell;
 
-/// A batch is flushed early once it has seen this many bytes of traffic…
+/// A batch is flushed early once its allocations weigh this many bytes…
 pub(crate) const FLUSH_BYTES: u64 = 256 * 1024;
-/// …or this many allocations and frees (the limit of an ordinary scope).
-pub(crate) const FLUSH_OPS: u64 = 4096;
+/// …each allocation weighing its size plus this many bytes (so at most
+/// `FLUSH_BYTES / OP_BYTES` = 4,096 allocations wait in an ordinary scope's batch).
+pub(crate) const OP_BYTES: u64 = 64;
 
 /// One batch, taken out of a thread's cells to be added to a record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,17 +43,24 @@ impl Batch {
 
 /// The batch as a thread keeps it: one `Cell` per figure, so counting is a plain add.
 ///
-/// `repr(C)` with the flush limit first keeps it beside the thread's slot, in the cache
+/// `repr(C)` with the countdown first keeps it beside the thread's slot, in the cache
 /// line every allocation reads.
 #[repr(C)]
 pub(crate) struct BatchCells {
-    /// Operations after which the batch is due: [`FLUSH_OPS`], or 1 inside an eager scope.
-    flush_ops: Cell<u64>,
+    /// Weight left before the batch is due (at or below zero: due): one subtraction and one
+    /// sign test per allocation, where a bytes limit and an operations limit would take
+    /// two sums and two comparisons.
+    left: Cell<i64>,
+    /// What `left` starts from: [`FLUSH_BYTES`], or 0 inside an eager scope (every
+    /// operation is due).
+    limit: Cell<i64>,
     alloc_bytes: Cell<u64>,
     alloc_count: Cell<u64>,
     free_bytes: Cell<u64>,
     free_count: Cell<u64>,
-    delta: Cell<i64>,
+    /// Highest allocated-minus-freed bytes since the batch started (the running delta is
+    /// not kept: an allocation computes it from the two byte counts, so a free writes
+    /// only its own two counts).
     max_delta: Cell<i64>,
     live_base: Cell<i64>,
     meter_base: Cell<i64>,
@@ -59,22 +69,24 @@ pub(crate) struct BatchCells {
 impl BatchCells {
     pub(crate) const fn new() -> Self {
         BatchCells {
-            flush_ops: Cell::new(FLUSH_OPS),
+            left: Cell::new(FLUSH_BYTES as i64),
+            limit: Cell::new(FLUSH_BYTES as i64),
             alloc_bytes: Cell::new(0),
             alloc_count: Cell::new(0),
             free_bytes: Cell::new(0),
             free_count: Cell::new(0),
-            delta: Cell::new(0),
             max_delta: Cell::new(0),
             live_base: Cell::new(0),
             meter_base: Cell::new(0),
         }
     }
 
+    /// Counts one operation of `size` bytes against the limit; true when the batch is due.
     #[inline]
-    fn is_due(&self) -> bool {
-        self.alloc_bytes.get() + self.free_bytes.get() >= FLUSH_BYTES
-            || self.alloc_count.get() + self.free_count.get() >= self.flush_ops.get()
+    fn count_due(&self, size: u64) -> bool {
+        let left = self.left.get() - (size.wrapping_add(OP_BYTES) as i64);
+        self.left.set(left);
+        left <= 0
     }
 
     /// Counts an allocation; true when the batch is due.
@@ -82,12 +94,11 @@ impl BatchCells {
     pub(crate) fn count_alloc(&self, size: u64) -> bool {
         self.alloc_bytes.set(self.alloc_bytes.get() + size);
         self.alloc_count.set(self.alloc_count.get() + 1);
-        let delta = self.delta.get() + size as i64;
-        self.delta.set(delta);
+        let delta = self.pending_delta();
         if delta > self.max_delta.get() {
             self.max_delta.set(delta);
         }
-        self.is_due()
+        self.count_due(size)
     }
 
     /// Counts a free of the batch's own task's memory; true when the batch is due.
@@ -95,13 +106,15 @@ impl BatchCells {
     pub(crate) fn count_free(&self, size: u64) -> bool {
         self.free_bytes.set(self.free_bytes.get() + size);
         self.free_count.set(self.free_count.get() + 1);
-        self.delta.set(self.delta.get() - size as i64);
-        self.is_due()
+        // Frees do not count towards the limit (one store fewer per free): they land with
+        // the next due allocation or at the scope's end, and at once in an eager scope.
+        self.limit.get() == 0
     }
 
     /// Live bytes the batch added so far (below zero if it freed more).
+    #[inline]
     pub(crate) fn pending_delta(&self) -> i64 {
-        self.delta.get()
+        self.alloc_bytes.get().wrapping_sub(self.free_bytes.get()) as i64
     }
 
     #[inline]
@@ -112,12 +125,14 @@ impl BatchCells {
     /// Takes the batch out, leaving an empty one with the same base.
     #[inline]
     pub(crate) fn take(&self) -> Batch {
+        self.left.set(self.limit.get());
+        let delta = self.pending_delta();
         Batch {
             alloc_bytes: self.alloc_bytes.replace(0),
             alloc_count: self.alloc_count.replace(0),
             free_bytes: self.free_bytes.replace(0),
             free_count: self.free_count.replace(0),
-            delta: self.delta.replace(0),
+            delta,
             max_delta: self.max_delta.replace(0),
             live_base: self.live_base.get(),
             meter_base: self.meter_base.get(),
@@ -132,9 +147,64 @@ impl BatchCells {
         self.meter_base.set(meter_base);
     }
 
-    /// Makes every operation due (`eager`) or restores the ordinary limit.
+    /// Makes every operation due (`eager`) or restores the ordinary limit; called between
+    /// batches (the batch is empty).
     #[inline]
     pub(crate) fn set_eager(&self, eager: bool) {
-        self.flush_ops.set(if eager { 1 } else { FLUSH_OPS });
+        debug_assert!(self.is_empty());
+        let limit = if eager { 0 } else { FLUSH_BYTES as i64 };
+        self.limit.set(limit);
+        self.left.set(limit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_make_a_batch_due_by_weight_and_frees_only_when_eager() {
+        let b = BatchCells::new();
+        // 4,095 allocations of 0 bytes weigh 4,095 × 64 bytes: not due; the 4,096th is.
+        assert!((0..FLUSH_BYTES / OP_BYTES - 1).all(|_| !b.count_alloc(0)));
+        assert!(b.count_alloc(0));
+        b.take();
+        assert!(!b.count_alloc(FLUSH_BYTES - OP_BYTES - 1));
+        assert!(b.count_alloc(0));
+        b.take();
+        // Frees never make an ordinary batch due, however many.
+        assert!((0..100_000).all(|_| !b.count_free(1 << 20)));
+        b.take();
+        b.set_eager(true);
+        assert!(b.count_free(1));
+        b.take();
+        assert!(b.count_alloc(1));
+        b.take();
+        b.set_eager(false);
+        assert!(!b.count_alloc(1) && !b.count_free(1));
+    }
+
+    #[test]
+    fn the_delta_and_its_peak_come_from_the_byte_counts() {
+        let b = BatchCells::new();
+        b.count_alloc(100);
+        b.count_alloc(50);
+        b.count_free(120);
+        b.count_alloc(10);
+        b.count_free(200); // a block allocated before this batch
+        assert_eq!(b.pending_delta(), -160);
+        let batch = b.take();
+        assert_eq!(
+            (
+                batch.alloc_bytes,
+                batch.alloc_count,
+                batch.free_bytes,
+                batch.free_count
+            ),
+            (160, 3, 320, 2)
+        );
+        assert_eq!((batch.delta, batch.max_delta), (-160, 150));
+        assert!(b.is_empty());
+        assert_eq!(b.pending_delta(), 0);
     }
 }

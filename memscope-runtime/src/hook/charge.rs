@@ -74,7 +74,7 @@ pub(crate) fn untracked_alloc(size: usize) {
 }
 
 /// Charges the free of a `size`-byte block to the owner its word names.
-#[inline]
+#[inline(always)]
 pub(crate) fn free(owner: usize, size: usize) {
     let size = size as u64;
     match owner {
@@ -94,20 +94,27 @@ pub(crate) fn free(owner: usize, size: usize) {
                 true
             });
             if own != Some(true) {
-                // SAFETY: `cell` was stored by `alloc` from the cell of a running task, and
-                // cells live in chunks that are never freed, so the reference is to valid
-                // memory. It is still this block's owner: the books reuse a cell only once
-                // its task's record is gone (the shard held the only `Arc`, so no scope is
-                // open and every batch has landed, which makes the live count exact) and
-                // that count is zero, i.e. no block, this one included, points at it.
-                let cell = unsafe { &*(cell as *const OwnerCell) };
-                if meter::any_open() {
-                    charge_metered_free(cell, size);
-                }
-                cell.charge_foreign_free(size);
+                free_foreign(cell, size);
             }
         }
     }
+}
+
+/// The free of a block whose owner is not the task running on this thread: charged to
+/// the owner's cell at once. Out of line, so that the common frees stay short.
+#[inline(never)]
+fn free_foreign(cell: usize, size: u64) {
+    // SAFETY: `cell` was stored by `alloc` from the cell of a running task, and cells
+    // live in chunks that are never freed, so the reference is to valid memory. It is
+    // still this block's owner: the books reuse a cell only once its task's record is
+    // gone (the shard held the only `Arc`, so no scope is open and every batch has
+    // landed, which makes the live count exact) and that count is zero, i.e. no block,
+    // this one included, points at it.
+    let cell = unsafe { &*(cell as *const OwnerCell) };
+    if meter::any_open() {
+        charge_metered_free(cell, size);
+    }
+    cell.charge_foreign_free(size);
 }
 
 /// A foreign free while meters are open: the owner's meter is charged too, before its
