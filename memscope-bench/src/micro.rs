@@ -319,6 +319,25 @@ fn polls(label: &str, reps: usize) {
             .collect::<Vec<_>>(),
     );
     emit(&format!("{label}.clock.instant_now_ns"), clock);
+    // The time-stamp counter memscope's clock reads (through `quanta`): a timed poll reads
+    // it twice, so two reads are the floor of what timing every poll costs.
+    #[cfg(target_arch = "x86_64")]
+    {
+        let tsc = median(
+            &(0..21)
+                .map(|_| {
+                    per_op(100_000, || {
+                        for _ in 0..100_000 {
+                            // SAFETY: `rdtsc` reads a counter; it has no preconditions.
+                            #[allow(unused_unsafe)]
+                            keep(unsafe { std::arch::x86_64::_rdtsc() });
+                        }
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+        emit(&format!("{label}.clock.tsc_read_ns"), tsc);
+    }
 }
 
 /// The pair and growth benchmarks for a peer profiler installed as `global`, against

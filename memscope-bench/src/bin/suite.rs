@@ -169,15 +169,17 @@ fn main() {
             verdict(nt <= 5.0)
         );
         println!(
-            "| `Tracked` poll, timing on ({name} binary) | — | {:.2} ns (bare poll) | {:.2} ns | +{t:.2} ns | ≤ 25 ns | {} |",
+            "| `Tracked` poll, timing on ({name} binary) | — | {:.2} ns (bare poll) | {:.2} ns | +{t:.2} ns | ≤ 15 ns | {} |",
             g(&format!("{label}.poll.bare_ns")),
             g(&format!("{label}.poll.bare_ns")) + t,
-            verdict(t <= 25.0)
+            verdict(t <= 15.0)
         );
     }
     println!(
-        "\n`Instant::now()` on this machine: {:.1} ns.\n",
-        g("system.clock.instant_now_ns")
+        "\n`Instant::now()` on this machine: {:.1} ns; one read of the time-stamp counter \
+         (what memscope's clock reads, twice per timed poll): {:.1} ns.\n",
+        g("system.clock.instant_now_ns"),
+        g("system.clock.tsc_read_ns")
     );
 
     println!("## Peers (same pairs and growth, in-process ABBA against glibc called directly)\n");
