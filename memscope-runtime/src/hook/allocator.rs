@@ -10,6 +10,12 @@
 //!
 //! The hook never allocates, never locks, never panics, and reads its thread-local with
 //! `try_with`, so it works during thread start-up and teardown.
+//!
+//! Its common paths are `#[inline(always)]`, down to the charge: they are then one body in
+//! the allocation shims (`__rust_alloc`, `__rust_dealloc`) with the inner allocator's call
+//! at its end, where calls of their own cost about 1 ns per alloc+free pair (BENCHMARKS.md,
+//! 2026-12-03); the rare paths (a due batch, a sample, a foreign or metered free, a new
+//! owner-table leaf) stay out of line.
 
 use crate::hook::charge::{self, OWNER_UNTRACKED};
 use crate::hook::owner_table;
@@ -167,7 +173,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     /// # Safety
     /// `block` must be a fresh block of the inner allocator of `outer_size(size, band)`
     /// bytes, with `band` the block's band.
-    #[inline]
+    #[inline(always)]
     unsafe fn own(&self, block: *mut u8, size: usize, band: Option<u32>) {
         match band {
             None => {
@@ -193,7 +199,7 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     ///
     /// # Safety
     /// `block` must be a live block of this allocator allocated with `size` bytes.
-    #[inline]
+    #[inline(always)]
     unsafe fn take_owner(&self, block: *mut u8, size: usize, band: Option<u32>) -> usize {
         match band {
             // SAFETY: a trailer block holds its owner word past `size` (caller's contract).

@@ -3,19 +3,20 @@
 //!
 //! Counting in a thread-local batch keeps every allocation and free of the running task
 //! free of atomic instructions; the batch reaches the record when the task's scope ends,
-//! when another scope interrupts it, or when its allocations reach [`FLUSH_BYTES`], each
-//! weighing its size plus [`OP_BYTES`] (so a snapshot taken during a long poll still sees
-//! large allocations, and at most 4,096 allocations wait in a batch). Frees land with the
-//! batch they are in: with the next due allocation or at the scope's end, and at once in
-//! an eager scope.
+//! when another scope interrupts it, or when its traffic reaches [`FLUSH_BYTES`], each
+//! allocation and free weighing its size plus [`OP_BYTES`] (so a snapshot taken during a
+//! long poll still sees large allocations and frees, and at most 4,096 operations wait in
+//! a batch).
 
 use std::cell::Cell;
 
-/// A batch is flushed early once its allocations weigh this many bytes…
+/// A batch is flushed early once its traffic weighs this many bytes…
 pub(crate) const FLUSH_BYTES: u64 = 256 * 1024;
-/// …each allocation weighing its size plus this many bytes (so at most
-/// `FLUSH_BYTES / OP_BYTES` = 4,096 allocations wait in an ordinary scope's batch).
+/// …each allocation and free weighing its size plus this many bytes (so at most
+/// `FLUSH_BYTES / OP_BYTES` = 4,096 operations wait in an ordinary scope's batch).
 pub(crate) const OP_BYTES: u64 = 64;
+/// [`BatchCells::limit`] outside eager scopes: due once the weight reaches [`FLUSH_BYTES`].
+const ORDINARY_LIMIT: i64 = FLUSH_BYTES as i64 - 1;
 
 /// One batch, taken out of a thread's cells to be added to a record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,11 +48,12 @@ impl Batch {
 /// line every allocation reads.
 #[repr(C)]
 pub(crate) struct BatchCells {
-    /// Weight left before the batch is due (at or below zero: due): one subtraction and one
-    /// sign test per allocation, where a bytes limit and an operations limit would take
-    /// two sums and two comparisons.
+    /// Weight the batch may still take before it is due, minus one (below zero: due, so
+    /// the test is the subtraction's sign): one subtraction and one sign test per
+    /// operation, where a bytes limit and an operations limit would take two sums and two
+    /// comparisons.
     left: Cell<i64>,
-    /// What `left` starts from: [`FLUSH_BYTES`], or 0 inside an eager scope (every
+    /// What `left` starts from: [`ORDINARY_LIMIT`], or 0 inside an eager scope (every
     /// operation is due).
     limit: Cell<i64>,
     alloc_bytes: Cell<u64>,
@@ -60,7 +62,7 @@ pub(crate) struct BatchCells {
     free_count: Cell<u64>,
     /// Highest allocated-minus-freed bytes since the batch started (the running delta is
     /// not kept: an allocation computes it from the two byte counts, so a free writes
-    /// only its own two counts).
+    /// its two counts and the countdown only).
     max_delta: Cell<i64>,
     live_base: Cell<i64>,
     meter_base: Cell<i64>,
@@ -69,8 +71,8 @@ pub(crate) struct BatchCells {
 impl BatchCells {
     pub(crate) const fn new() -> Self {
         BatchCells {
-            left: Cell::new(FLUSH_BYTES as i64),
-            limit: Cell::new(FLUSH_BYTES as i64),
+            left: Cell::new(ORDINARY_LIMIT),
+            limit: Cell::new(ORDINARY_LIMIT),
             alloc_bytes: Cell::new(0),
             alloc_count: Cell::new(0),
             free_bytes: Cell::new(0),
@@ -86,7 +88,7 @@ impl BatchCells {
     fn count_due(&self, size: u64) -> bool {
         let left = self.left.get() - (size.wrapping_add(OP_BYTES) as i64);
         self.left.set(left);
-        left <= 0
+        left < 0
     }
 
     /// Counts an allocation; true when the batch is due.
@@ -106,9 +108,7 @@ impl BatchCells {
     pub(crate) fn count_free(&self, size: u64) -> bool {
         self.free_bytes.set(self.free_bytes.get() + size);
         self.free_count.set(self.free_count.get() + 1);
-        // Frees do not count towards the limit (one store fewer per free): they land with
-        // the next due allocation or at the scope's end, and at once in an eager scope.
-        self.limit.get() == 0
+        self.count_due(size)
     }
 
     /// Live bytes the batch added so far (below zero if it freed more).
@@ -152,7 +152,7 @@ impl BatchCells {
     #[inline]
     pub(crate) fn set_eager(&self, eager: bool) {
         debug_assert!(self.is_empty());
-        let limit = if eager { 0 } else { FLUSH_BYTES as i64 };
+        let limit = if eager { 0 } else { ORDINARY_LIMIT };
         self.limit.set(limit);
         self.left.set(limit);
     }
@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allocations_make_a_batch_due_by_weight_and_frees_only_when_eager() {
+    fn a_batch_is_due_by_the_weight_of_its_operations_or_at_once_when_eager() {
         let b = BatchCells::new();
         // 4,095 allocations of 0 bytes weigh 4,095 × 64 bytes: not due; the 4,096th is.
         assert!((0..FLUSH_BYTES / OP_BYTES - 1).all(|_| !b.count_alloc(0)));
@@ -172,8 +172,9 @@ mod tests {
         assert!(!b.count_alloc(FLUSH_BYTES - OP_BYTES - 1));
         assert!(b.count_alloc(0));
         b.take();
-        // Frees never make an ordinary batch due, however many.
-        assert!((0..100_000).all(|_| !b.count_free(1 << 20)));
+        // Frees weigh as allocations do.
+        assert!(!b.count_free(FLUSH_BYTES - OP_BYTES - 1));
+        assert!(b.count_free(0));
         b.take();
         b.set_eager(true);
         assert!(b.count_free(1));
