@@ -291,7 +291,8 @@ fn go_tool_pprof_reads_the_services_profiles_exactly() {
             let focus = format!("-tagfocus=task_type={ty}");
             let args = ["-top", "-unit=B", &format!("-sample_index={index}"), &focus];
             let (focused, _, _) = pprof_top(&go_pprof(&go, &dir, &args, &file));
-            if type_row(&types, ty)["then"][field] != focused {
+            let then = &type_row(&types, ty)["then"][field];
+            if *then != focused {
                 // What a mismatch needs to be understood, before the assertion fails.
                 let raw = go_pprof(&go, &dir, &["-raw"], &file);
                 let diff = get(service.addr, &format!("/snapshot.json?since={id}"), "");
@@ -301,11 +302,7 @@ fn go_tool_pprof_reads_the_services_profiles_exactly() {
                     diff.text()
                 );
             }
-            assert_eq!(
-                type_row(&types, ty)["then"][field],
-                focused,
-                "{route} {ty}: pprof's sum vs snapshot {id}"
-            );
+            assert_eq!(*then, focused, "{route} {ty}: pprof's sum vs snapshot {id}");
         }
     }
     // Straight from the URL, as Pyroscope's or Parca's scrapers and a person do.

@@ -307,37 +307,33 @@ fn polls(label: &str, reps: usize) {
         &format!("{label}.poll.sampled{SAMPLED_POLLS}_delta_ns"),
         median_diff(&r[3], &r[0]),
     );
-    let clock = median(
-        &(0..21)
-            .map(|_| {
-                per_op(100_000, || {
-                    for _ in 0..100_000 {
-                        keep(Instant::now());
-                    }
-                })
-            })
-            .collect::<Vec<_>>(),
+    emit(
+        &format!("{label}.clock.instant_now_ns"),
+        median_per_call(|| keep(Instant::now())),
     );
-    emit(&format!("{label}.clock.instant_now_ns"), clock);
     // The time-stamp counter memscope's clock reads (through `quanta`): a timed poll reads
     // it twice, so two reads are the floor of what timing every poll costs.
     #[cfg(target_arch = "x86_64")]
-    {
-        let tsc = median(
-            &(0..21)
-                .map(|_| {
-                    per_op(100_000, || {
-                        for _ in 0..100_000 {
-                            // SAFETY: `rdtsc` reads a counter; it has no preconditions.
-                            #[allow(unused_unsafe)]
-                            keep(unsafe { std::arch::x86_64::_rdtsc() });
-                        }
-                    })
-                })
-                .collect::<Vec<_>>(),
-        );
-        emit(&format!("{label}.clock.tsc_read_ns"), tsc);
-    }
+    emit(
+        &format!("{label}.clock.tsc_read_ns"),
+        // SAFETY: `rdtsc` reads a counter; it has no preconditions.
+        #[allow(unused_unsafe)]
+        median_per_call(|| keep(unsafe { std::arch::x86_64::_rdtsc() })),
+    );
+}
+
+/// Nanoseconds per call of `f`: the median over 21 batches of 100,000 calls.
+fn median_per_call<R>(mut f: impl FnMut() -> R) -> f64 {
+    let batches: Vec<f64> = (0..21)
+        .map(|_| {
+            per_op(100_000, || {
+                for _ in 0..100_000 {
+                    f();
+                }
+            })
+        })
+        .collect();
+    median(&batches)
 }
 
 /// The pair and growth benchmarks for a peer profiler installed as `global`, against
