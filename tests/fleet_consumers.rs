@@ -10,7 +10,7 @@
 //! reason printed, except under `CI=true`, where they fail.
 
 use memscope_test_support::http::{get, url_encode};
-use memscope_test_support::tools::{external_tool, go_pprof, pprof_top};
+use memscope_test_support::tools::{external_tool, go_pprof, go_pprof_top, pprof_top};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -288,9 +288,7 @@ fn go_tool_pprof_reads_the_services_profiles_exactly() {
         std::fs::write(&file, &profile.body).unwrap();
         let types = service.types_at(id);
         for ty in ["network", "cpu", "background"] {
-            let focus = format!("-tagfocus=task_type={ty}");
-            let args = ["-top", "-unit=B", &format!("-sample_index={index}"), &focus];
-            let (focused, _, _) = pprof_top(&go_pprof(&go, &dir, &args, &file));
+            let (focused, _, _) = pprof_top(&go_pprof_top(&go, &dir, &file, index, ty));
             let then = &type_row(&types, ty)["then"][field];
             if *then != focused {
                 // What a mismatch needs to be understood, before the assertion fails.

@@ -14,10 +14,10 @@
 
 use memscope::{Config, HeapCounters, MemorySnapshot, PprofKind, TaskType, TrackedExt};
 use memscope_test_support::block_on;
-use memscope_test_support::tools::{external_tool, go_pprof, pprof_cum, pprof_top};
+use memscope_test_support::tools::{external_tool, go_pprof, go_pprof_top, pprof_cum, pprof_top};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -206,9 +206,8 @@ fn go_tool_pprof_reads_the_exact_figures_per_label() {
         assert_eq!(by_type.keys().collect::<Vec<_>>(), ["network"], "{focused}");
         assert_eq!(by_type["network"], network);
 
-        let args = ["-top", "-sample_index=inuse_space", "-unit=B"];
-        let focus = [&args[..], &["-tagfocus=task_type=network"]].concat();
-        let (focused, total, flat) = pprof_top(&go_pprof(&go, &dir, &focus, profile));
+        let top = go_pprof_top(&go, &dir, profile, "inuse_space", "network");
+        let (focused, total, flat) = pprof_top(&top);
         assert_eq!(focused, network[3] as u64);
         assert_eq!(total, snap.all_heap_traffic().live_bytes());
         assert_eq!(flat[FETCH], fetches[3] as u64);
@@ -273,7 +272,7 @@ fn with_every_allocation_sampled_the_call_stacks_stand_under_the_tasks() {
         assert_eq!(by_type["untracked"], figures(snap.untracked));
         assert_eq!(by_type["tracker"], figures(snap.tracker));
         assert_eq!(raw_sums(&raw, "task")[KEEPER], keepers);
-        let top = top(&go, &dir, profile, index, "io");
+        let top = go_pprof_top(&go, &dir, profile, index, "io");
         println!("go tool pprof -top -sample_index={index} -tagfocus=task_type=io:\n{top}");
         let (focused, total, _) = pprof_top(&top);
         let all = snap.all_heap_traffic();
@@ -312,18 +311,4 @@ fn with_every_allocation_sampled_the_call_stacks_stand_under_the_tasks() {
     assert!(trace.contains(&format!("task:  {KEEPER}")), "{trace}");
     drop(kept);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// `go tool pprof -top` of `profile` in bytes of `index`, focused on `task_type`, every
-/// node shown.
-fn top(go: &Path, dir: &Path, profile: &Path, index: &str, task_type: &str) -> String {
-    let args = [
-        "-top",
-        "-unit=B",
-        "-nodefraction=0",
-        "-nodecount=100000",
-        &format!("-sample_index={index}"),
-        &format!("-tagfocus=task_type={task_type}"),
-    ];
-    go_pprof(go, dir, &args, profile)
 }

@@ -56,6 +56,28 @@ pub fn go_pprof(
     stdout
 }
 
+/// `go tool pprof -top -unit=B` of `profile` in bytes of `index`, focused on `task_type`,
+/// every node shown: by default pprof drops nodes below 0.5 % of the total from the rows
+/// and from "Showing nodes accounting for", which then falls short of the focused sum by
+/// what the dropped nodes hold (a 40-byte string in a 100 KiB profile, say).
+pub fn go_pprof_top(
+    go: &Path,
+    dir: &Path,
+    profile: impl AsRef<std::ffi::OsStr>,
+    index: &str,
+    task_type: &str,
+) -> String {
+    let args = [
+        "-top",
+        "-unit=B",
+        "-nodefraction=0",
+        "-nodecount=100000",
+        &format!("-sample_index={index}"),
+        &format!("-tagfocus=task_type={task_type}"),
+    ];
+    go_pprof(go, dir, &args, profile)
+}
+
 /// `go tool pprof -top -unit=B`'s figures in bytes: (what the focused samples account
 /// for, the profile's total) from "Showing nodes accounting for X, P% of TOTAL total", and
 /// the flat figure per frame.
