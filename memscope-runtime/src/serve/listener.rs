@@ -79,6 +79,10 @@ async fn connection(stream: TcpStream, shared: Rc<Shared>) {
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_REQUEST_HEAD)
+        // A client that sends its request and then shuts its write side down (`curl`
+        // with `--no-keepalive` over some proxies, `nc -N`) still gets its answer: without
+        // this, hyper may read the EOF before the answer is written and close at once.
+        .half_close(true)
         .keep_alive(true);
     let served = builder.serve_connection(TokioIo::new(stream), service);
     tokio::select! {
