@@ -116,7 +116,7 @@ impl Shard {
             .chain(self.lingering.iter())
     }
 
-    pub(crate) fn insert_active(&mut self, rec: &Arc<TaskRecord>) {
+    pub(crate) fn insert_active(&mut self, rec: Arc<TaskRecord>) {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -126,7 +126,7 @@ impl Shard {
         };
         // Relaxed: the slot is only read under the shard's lock.
         rec.slot.store(slot as u32, Relaxed);
-        self.active[slot] = Some(Arc::clone(rec));
+        self.active[slot] = Some(rec);
         self.started += 1;
     }
 
@@ -187,12 +187,15 @@ impl Shard {
     /// A record may be dropped once nothing can charge it again: no `Tracked` or
     /// `ScopeHandle` still holds it (either can open a scope and allocate after the task's
     /// end, and a scope still open has a batch its cell does not show yet), and no
-    /// descendant's record (whose fold adds to it). Once the shard holds the only `Arc`, no
-    /// new one can appear, so the check cannot race.
+    /// descendant's record (whose fold adds to it). The `Tracked`'s reference is uncounted
+    /// (`hook::record_ref`) and says when it lets go. Once the shard holds the only `Arc`
+    /// and the `Tracked` let go, no new reference can appear (a new `Arc` is cloned from
+    /// one of those), so the check cannot race.
     fn retire(&mut self, rec: Arc<TaskRecord>, max_groups: usize, now_ns: u64) {
-        if Arc::strong_count(&rec) == 1 {
-            // Acquire: pairs with the release decrement of the last other holder, so the
-            // batches it flushed before letting go are seen by the fold's reading.
+        if Arc::strong_count(&rec) == 1 && !rec.held_by_tracked() {
+            // Acquire: pairs with the release decrement of the last other holder and the
+            // release in `TaskRecord::let_go`, so the batches they flushed before letting
+            // go are seen by the fold's reading.
             fence(Acquire);
             self.fold(&rec, max_groups, now_ns);
             self.keep_spare(rec);
@@ -313,13 +316,15 @@ impl Shard {
 }
 
 /// The record of an `Arc` that is the only one of it: a retired record (`retire` saw a
-/// strong count of 1 after an acquire fence) or a spare (only the shard, under its lock,
+/// strong count of 1 and its `Tracked` let go, then an acquire fence) or a spare (only the shard, under its lock,
 /// holds spares). `Arc::get_mut` would check again with a compare-and-swap on the weak
 /// count, twice per task (keeping a spare, reusing it); nothing ever makes a `Weak` of a
-/// record, so the strong count alone says it is unique.
+/// record, so the strong count alone says it is unique, once its `Tracked` let go.
 fn unique(rec: &mut Arc<TaskRecord>) -> &mut TaskRecord {
     debug_assert_eq!(Arc::strong_count(rec), 1);
-    // SAFETY: `rec` is the only `Arc` of its record and no `Weak` exists (see above), so no
+    debug_assert!(!rec.held_by_tracked());
+    // SAFETY: `rec` is the only `Arc` of its record, no `Weak` exists and its `Tracked`'s
+    // uncounted reference is gone (see above), so no
     // other reference to the record exists, nor can one be made while `rec` is borrowed
     // mutably; the pointer is the `Arc`'s own, valid for writes (what the unstable
     // `Arc::get_mut_unchecked` returns).
@@ -334,4 +339,52 @@ fn add_retained(g: &mut GroupProfile, (bytes, count): (u64, u64)) {
     g.live_bytes = g.live_bytes.saturating_add(bytes);
     g.retained_bytes = g.retained_bytes.saturating_add(bytes);
     g.add_retaining(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::task::Outcome;
+    use crate::hook::record_ref::RecordRef;
+
+    /// A new running task in `shard` (outside the books' shards), as `store::register`
+    /// makes one: the shard owns the record, the caller gets the `Tracked`'s reference.
+    fn start(shard: &mut Shard, id: u64) -> RecordRef {
+        let cell = shard.cells.take(None);
+        let rec = shard.new_record(NewTask {
+            id: TaskId::from_u64(id),
+            name: "shard-test".into(),
+            task_type: TaskType::IoIntensive,
+            parent: None,
+            cell,
+            meter: 0,
+            future_size: 8,
+            created_ns: 1,
+        });
+        let task = RecordRef::new(&rec);
+        shard.insert_active(rec);
+        task
+    }
+
+    #[test]
+    fn a_record_is_folded_only_once_its_tracked_lets_go() {
+        let mut shard = Shard::new(0);
+        let task = start(&mut shard, 1);
+        assert_eq!(Arc::strong_count(&task), 1, "the `Tracked`'s reference is uncounted");
+        assert!(task.finish(Outcome::Completed, 2).is_some());
+        let held = shard.remove_active(&task).unwrap();
+        shard.retain(held, 0, 16, 2);
+        assert_eq!(shard.lingering.len(), 1, "its `Tracked` holds it: it lingers");
+        assert_eq!(shard.folded_tasks, 0);
+        drop(task);
+        for rec in std::mem::take(&mut shard.lingering) {
+            shard.retire(rec, 16, 3);
+        }
+        assert_eq!(shard.folded_tasks, 1);
+        assert!(shard.lingering.is_empty());
+        assert_eq!(shard.spare.len(), 1, "the folded record is kept for reuse");
+        let again = start(&mut shard, 2);
+        assert!(again.held_by_tracked() && shard.spare.is_empty(), "and reused");
+        assert_eq!(again.id, TaskId::from_u64(2));
+    }
 }

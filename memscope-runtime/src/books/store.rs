@@ -20,6 +20,7 @@ use crate::hook::cell_chunk;
 use crate::hook::clock;
 use crate::hook::meter;
 use crate::hook::record::{NewTask, TaskRecord};
+use crate::hook::record_ref::RecordRef;
 use crate::hook::thread;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -75,13 +76,40 @@ pub(crate) fn peak_running() -> u64 {
     PEAK_RUNNING.load(Relaxed)
 }
 
+/// Ids a thread takes at a time for the tasks it creates: a whole number of rounds of the
+/// shards, so one thread's tasks still spread evenly over them.
+const ID_BLOCK: u64 = 8 * SHARDS as u64;
+
+/// A new task's id: unique, increasing among the tasks one thread creates, and larger than
+/// its parent's (`parent`, 0 for none: reports add children into parents from the largest
+/// id down). Each thread takes its ids [`ID_BLOCK`] at a time, so a task's start writes
+/// the shared counter's cache line once per block rather than once per task (ids are not
+/// in creation order across threads; a thread ending leaves at most a block's rest
+/// unused). A parent whose id is not below the block's rest (created on another thread
+/// since the block was taken) makes the thread take a new block: ids the counter hands
+/// out later are above every id it handed out before, the parent's included.
+fn next_id(parent: u64) -> TaskId {
+    let from_block = thread::with_state(|s| {
+        let (mut next, mut end) = s.task_ids.get();
+        if next >= end || next <= parent {
+            // Relaxed: only uniqueness matters.
+            next = NEXT_ID.fetch_add(ID_BLOCK, Relaxed);
+            end = next + ID_BLOCK;
+        }
+        s.task_ids.set((next + 1, end));
+        next
+    });
+    // During thread teardown, without the thread's state: one id of its own.
+    TaskId::from_u64(from_block.unwrap_or_else(|| NEXT_ID.fetch_add(1, Relaxed)))
+}
+
 /// Creates the record of a new task, child of the task running on this thread. Without
 /// a `task_type`, the task takes its parent's (unspecified without a parent).
 pub(crate) fn register(
     name: TaskName,
     task_type: Option<TaskType>,
     future_size: usize,
-) -> Arc<TaskRecord> {
+) -> RecordRef {
     site_collector::ensure_started();
     let parent = thread::current_record_arc();
     let _internal = thread::internal();
@@ -93,8 +121,7 @@ pub(crate) fn register(
         TaskName::Owned(s) => TaskName::Owned(Box::from(&*s)),
         other => other,
     };
-    // Relaxed: only uniqueness matters.
-    let id = TaskId::from_u64(NEXT_ID.fetch_add(1, Relaxed));
+    let id = next_id(parent.as_ref().map_or(0, |p| p.id.as_u64()));
     let created_ns = clock::now_ns();
     // A task joins the tree of the task it is created in: its cell holds that meter.
     let meter = parent.as_ref().map_or(0, |p| p.meter());
@@ -118,7 +145,9 @@ pub(crate) fn register(
         future_size,
         created_ns,
     });
-    shard.insert_active(&rec);
+    // The running table owns the record; the `Tracked` gets an uncounted reference.
+    let task = RecordRef::new(&rec);
+    shard.insert_active(rec);
     drop(shard);
     // Relaxed: statistics, each exact on its own. The peak is read first: it rarely
     // changes, and a read keeps its cache line shared between the workers.
@@ -126,7 +155,7 @@ pub(crate) fn register(
     if running > PEAK_RUNNING.load(Relaxed) {
         PEAK_RUNNING.fetch_max(running, Relaxed);
     }
-    rec
+    task
 }
 
 /// Gives a task that has not run yet a meter of its own (`measure`, `with_budget`, a
@@ -194,6 +223,10 @@ pub(crate) fn set_label(rec: &TaskRecord, label: &dyn std::fmt::Display) {
 
 /// Ends a task's life with `outcome`; later calls for the same task do nothing.
 pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
+    // The drop of a `Tracked` whose poll completed it: no clock read (a TSC read per task).
+    if rec.has_ended() {
+        return;
+    }
     finish_at(rec, outcome, clock::now_ns());
 }
 
@@ -240,5 +273,21 @@ mod tests {
         // The 100 bytes have no block: "free" them, so no cell of this binary's books
         // keeps them.
         b.cell.charge_foreign_free(100);
+    }
+
+    #[test]
+    fn a_task_id_is_above_its_parents_whatever_thread_made_the_parent() {
+        let first = next_id(0);
+        // Another thread takes a block after this one's and makes a parent there.
+        let parent = std::thread::spawn(|| next_id(0)).join().unwrap();
+        assert!(parent > first);
+        let child = next_id(parent.as_u64());
+        assert!(child > parent, "{child:?} is not above its parent {parent:?}");
+        let sibling = next_id(0);
+        assert_eq!(
+            sibling.as_u64(),
+            child.as_u64() + 1,
+            "the block taken for the child serves the thread's next tasks"
+        );
     }
 }

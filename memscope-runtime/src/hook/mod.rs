@@ -2,7 +2,7 @@
 //! allocates through the global allocator or panics — and the other code that talks to
 //! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
 //! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
-//! record, `signals`, `exit`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
+//! record, `record_ref`'s uncounted `Arc`, `signals`, `exit`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
 //! contract is in their docs, by `track::tracked`'s poll guard.
 //!
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
@@ -14,6 +14,7 @@
 //!   [`cell_chunk`]: where cells live, and which meter each belongs to;
 //! - [`meter`]: the running figures and limits of a measured or budgeted task tree;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
+//!   [`record_ref`]: the `Tracked`'s uncounted reference to its record;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
 //! - [`poll_sample`]: which polls to time when one in several is;
@@ -37,6 +38,7 @@ pub(crate) mod owner_table;
 pub(crate) mod placement;
 pub(crate) mod poll_sample;
 pub(crate) mod record;
+pub(crate) mod record_ref;
 pub(crate) mod sample_slots;
 pub(crate) mod sampling;
 #[cfg(target_os = "linux")]

@@ -34,7 +34,7 @@ use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::hook::batch::Batch;
 use crate::hook::cell::OwnerCell;
 use crate::hook::meter;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::Arc;
 
 /// One tracked task's identity and books: with its `Arc` counts, 160 bytes. Held while
@@ -62,6 +62,9 @@ pub(crate) struct TaskRecord {
     /// Nanoseconds since the tracker's epoch when it finished; 0 while running.
     ended_ns: AtomicU64,
     outcome: AtomicU8,
+    /// Whether the task's `Tracked` still refers to the record: its reference counts in
+    /// none of the `Arc`'s counts (`hook::record_ref`).
+    tracked: AtomicBool,
     alloc_bytes: AtomicU64,
     alloc_count: AtomicU64,
     peak_bytes: AtomicU64,
@@ -139,6 +142,7 @@ impl TaskRecord {
             created_ns: t.created_ns,
             ended_ns: AtomicU64::new(0),
             outcome: AtomicU8::new(Outcome::Running.to_u8()),
+            tracked: AtomicBool::new(true),
             alloc_bytes: AtomicU64::new(0),
             alloc_count: AtomicU64::new(0),
             peak_bytes: AtomicU64::new(0),
@@ -282,6 +286,29 @@ impl TaskRecord {
     /// Allocated and not yet freed, whoever frees it; never below zero.
     pub(crate) fn live_bytes(&self) -> u64 {
         self.cell.live().0
+    }
+
+    /// Whether the task's `Tracked` still refers to the record (see `hook::record_ref`).
+    /// Relaxed: a caller that then folds the record orders it with an acquire fence,
+    /// which pairs with the release in [`TaskRecord::let_go`].
+    #[inline]
+    pub(crate) fn held_by_tracked(&self) -> bool {
+        self.tracked.load(Relaxed)
+    }
+
+    /// The task's `Tracked` is done with the record (its `RecordRef` is dropped).
+    #[inline]
+    pub(crate) fn let_go(&self) {
+        // Release: whatever the `Tracked` did to the record (its last flush, its end) is
+        // seen by the shard that folds it once it sees this.
+        self.tracked.store(false, Release);
+    }
+
+    /// Whether the task has ended (see [`TaskRecord::finish`]). Relaxed, as there: only
+    /// the task's own `Tracked` ends it, ordered before this call by `&mut`.
+    #[inline]
+    pub(crate) fn has_ended(&self) -> bool {
+        Outcome::from_u8(self.outcome.load(Relaxed)).is_finished()
     }
 
     /// Marks the task finished at `now_ns`; only the first call wins. Returns the end time

@@ -42,6 +42,9 @@ pub(crate) struct ThreadState {
     pub(crate) polls_to_next_timed: Cell<u32>,
     /// State of the generator that draws those gaps (xorshift64*; 0 until seeded).
     pub(crate) poll_rng: Cell<u64>,
+    /// Task ids this thread took for its new tasks and has not used yet: the next one and
+    /// the end of the block (`books::store::next_id`).
+    pub(crate) task_ids: Cell<(u64, u64)>,
 }
 
 thread_local! {
@@ -55,6 +58,7 @@ thread_local! {
             current: Cell::new(ptr::null()),
             polls_to_next_timed: Cell::new(0),
             poll_rng: Cell::new(0),
+            task_ids: Cell::new((0, 0)),
         }
     };
 }

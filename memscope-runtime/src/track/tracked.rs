@@ -5,6 +5,7 @@ use crate::base::name::TaskName;
 use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::books::store;
 use crate::hook::record::TaskRecord;
+use crate::hook::record_ref::RecordRef;
 use crate::hook::thread;
 use crate::hook::{clock, poll_sample};
 use crate::track::meter_hold;
@@ -46,7 +47,8 @@ pin_project! {
     pub struct Tracked<F> {
         #[pin]
         inner: Option<F>,
-        record: Arc<TaskRecord>,
+        // Dropped after `inner`, and after `PinnedDrop` ended the task: its last use.
+        record: RecordRef,
     }
 
     impl<F> PinnedDrop for Tracked<F> {
