@@ -370,11 +370,19 @@ mod tests {
     fn a_record_is_folded_only_once_its_tracked_lets_go() {
         let mut shard = Shard::new(0);
         let task = start(&mut shard, 1);
-        assert_eq!(Arc::strong_count(&task), 1, "the `Tracked`'s reference is uncounted");
+        assert_eq!(
+            Arc::strong_count(&task),
+            1,
+            "the `Tracked`'s reference is uncounted"
+        );
         assert!(task.finish(Outcome::Completed, 2).is_some());
         let held = shard.remove_active(&task).unwrap();
         shard.retain(held, 0, 16, 2);
-        assert_eq!(shard.lingering.len(), 1, "its `Tracked` holds it: it lingers");
+        assert_eq!(
+            shard.lingering.len(),
+            1,
+            "its `Tracked` holds it: it lingers"
+        );
         assert_eq!(shard.folded_tasks, 0);
         drop(task);
         for rec in std::mem::take(&mut shard.lingering) {
@@ -384,7 +392,10 @@ mod tests {
         assert!(shard.lingering.is_empty());
         assert_eq!(shard.spare.len(), 1, "the folded record is kept for reuse");
         let again = start(&mut shard, 2);
-        assert!(again.held_by_tracked() && shard.spare.is_empty(), "and reused");
+        assert!(
+            again.held_by_tracked() && shard.spare.is_empty(),
+            "and reused"
+        );
         assert_eq!(again.id, TaskId::from_u64(2));
     }
 }

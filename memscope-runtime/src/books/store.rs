@@ -282,7 +282,10 @@ mod tests {
         let parent = std::thread::spawn(|| next_id(0)).join().unwrap();
         assert!(parent > first);
         let child = next_id(parent.as_u64());
-        assert!(child > parent, "{child:?} is not above its parent {parent:?}");
+        assert!(
+            child > parent,
+            "{child:?} is not above its parent {parent:?}"
+        );
         let sibling = next_id(0);
         assert_eq!(
             sibling.as_u64(),
