@@ -123,6 +123,9 @@ impl Flavor {
         match self {
             Flavor::CurrentThread => Builder::new_current_thread(),
             Flavor::MultiThread => {
+                // Two workers and the caller's threads may be enough for the table to grow
+                // inside a task (see `warm_up_parking_lot`).
+                warm_up_parking_lot();
                 let mut b = Builder::new_multi_thread();
                 b.worker_threads(2);
                 b
@@ -136,6 +139,51 @@ pub fn runtime(flavor: Flavor) -> Runtime {
     flavor.builder().build().expect("tokio runtime")
 }
 
+/// Threads [`warm_up_parking_lot`] makes known to `parking_lot` at once.
+const PARKING_LOT_THREADS: usize = 32;
+
+/// Grows `parking_lot`'s process-wide table of parked threads (tokio's mutexes are
+/// `parking_lot`'s here, through feature unification) to room for
+/// [`PARKING_LOT_THREADS`] threads at once, outside any task. The table grows, and is
+/// never freed, when a thread first parks while more threads than a third of its buckets
+/// know it: a tokio worker that first waits for the blocking pool's lock inside a task
+/// grows it there (seen: 1,056 B past 5 threads, 2,080 B past 10, in
+/// `tests/stress.rs`, whose blocking threads come and go), and that task then keeps it.
+///
+/// Once per process; later calls return at once.
+pub fn warm_up_parking_lot() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(grow_parking_lot_table);
+}
+
+fn grow_parking_lot_table() {
+    static KEY: u8 = 0;
+    let all_known = std::sync::Barrier::new(PARKING_LOT_THREADS);
+    std::thread::scope(|threads| {
+        for _ in 0..PARKING_LOT_THREADS {
+            threads.spawn(|| {
+                // SAFETY: the key is the address of a static of this function, which no
+                // synchronisation primitive uses; `validate` returns false at once (no
+                // panic, no call into parking_lot), so the thread never sleeps, and the
+                // other callbacks are never called. What remains is the thread's
+                // parking_lot state, made on its first park: the table's growth.
+                let _ = unsafe {
+                    parking_lot_core::park(
+                        std::ptr::from_ref(&KEY) as usize,
+                        || false,
+                        || {},
+                        |_, _| {},
+                        parking_lot_core::DEFAULT_PARK_TOKEN,
+                        None,
+                    )
+                };
+                // Known to parking_lot together: its count of threads is of live ones.
+                all_known.wait();
+            });
+        }
+    });
+}
+
 /// A tokio runtime with the time driver only, for `sleep` and `timeout`.
 pub fn runtime_with_time(flavor: Flavor) -> Runtime {
     flavor
@@ -145,12 +193,13 @@ pub fn runtime_with_time(flavor: Flavor) -> Runtime {
         .expect("tokio runtime")
 }
 
-/// Runs 2000 tracked tasks on a throw-away multi-thread runtime, unchecked. The first
-/// tasks a fresh process runs on tokio's workers may make a one-time, process-wide
-/// allocation inside their scope (seen: 2 blocks, 1056 bytes, never freed), rightly
-/// charged to that task; tests that expect every task to free all it allocated warm up
-/// first.
+/// Runs 2000 tracked tasks on a throw-away multi-thread runtime, unchecked, after growing
+/// `parking_lot`'s table of parked threads ([`warm_up_parking_lot`]). The first tasks a
+/// fresh process runs on tokio's workers may make a one-time, process-wide allocation
+/// inside their scope, rightly charged to that task; tests that expect every task to free
+/// all it allocated warm up first.
 pub fn warm_up_tokio() {
+    warm_up_parking_lot();
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

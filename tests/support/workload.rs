@@ -121,6 +121,8 @@ fn parent_task() -> Tracked<impl std::future::Future<Output = usize>> {
 
 /// Runs the workload with the sampler on (every 2 ms) and takes a snapshot.
 pub fn run() -> Workload {
+    // Its tasks' figures are compared exactly: parking_lot's table must not grow in one.
+    memscope_test_support::warm_up_parking_lot();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
