@@ -107,9 +107,9 @@ fn free_foreign(cell: usize, size: u64) {
     // SAFETY: `cell` was stored by `alloc` from the cell of a running task, and cells
     // live in chunks that are never freed, so the reference is to valid memory. It is
     // still this block's owner: the books reuse a cell only once its task's record is
-    // gone (the shard held the only `Arc`, so no scope is open and every batch has
-    // landed, which makes the live count exact) and that count is zero, i.e. no block,
-    // this one included, points at it.
+    // gone (the shard held the only `Arc` and the `Tracked` had let go of its uncounted
+    // reference, so no scope is open and every batch has landed, which makes the live
+    // count exact) and that count is zero, i.e. no block, this one included, points at it.
     let cell = unsafe { &*(cell as *const OwnerCell) };
     if meter::any_open() {
         charge_metered_free(cell, size);
