@@ -38,6 +38,27 @@ pub(crate) fn now_ns() -> u64 {
     e.clock.delta_as_nanos(e.start, e.clock.raw())
 }
 
+/// The clock's raw reading now (the time-stamp counter, or the OS clock where `quanta`
+/// falls back to it), never 0: what a timed poll keeps at its start, converted once, with
+/// its end, by [`raw_delta_ns`] (one scaling per poll rather than one per read).
+#[inline]
+pub(crate) fn raw() -> u64 {
+    epoch().clock.raw().max(1)
+}
+
+/// Nanoseconds between two raw readings (0 if `end` is not after `start`).
+#[inline]
+pub(crate) fn raw_delta_ns(start: u64, end: u64) -> u64 {
+    epoch().clock.delta_as_nanos(start, end)
+}
+
+/// A raw reading as nanoseconds since the epoch, as [`now_ns`] would have read it then.
+#[inline]
+pub(crate) fn raw_to_ns(raw: u64) -> u64 {
+    let e = epoch();
+    e.clock.delta_as_nanos(e.start, raw)
+}
+
 /// [`now_ns`], or 0 before anything started the clock: for the allocator hook, which must
 /// not be the one to start it (that may wait for another thread doing so).
 #[inline]
@@ -51,6 +72,17 @@ pub(crate) fn now_ns_if_started() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_readings_convert_as_now_ns_reads() {
+        let before = now_ns();
+        let (start, end) = (raw(), raw());
+        let after = now_ns();
+        assert!(before <= raw_to_ns(start) && raw_to_ns(end) <= after);
+        let delta = raw_delta_ns(start, end);
+        assert!(delta <= raw_to_ns(end) - raw_to_ns(start) + 1);
+        assert_eq!(raw_delta_ns(end, start), 0, "a reading behind is no time");
+    }
 
     #[test]
     fn the_clock_moves_forward_in_nanoseconds() {

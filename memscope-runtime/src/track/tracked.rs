@@ -227,8 +227,9 @@ impl ScopeHandle {
 struct PollScope<'a> {
     record: &'a Arc<TaskRecord>,
     entered: thread::Entered,
-    /// When the poll started, ns since the epoch; 0 when polls are not timed.
-    started_ns: u64,
+    /// The clock's raw reading when the poll started (`clock::raw`); 0 when this poll is
+    /// not timed.
+    started_raw: u64,
 }
 
 impl<'a> PollScope<'a> {
@@ -236,10 +237,10 @@ impl<'a> PollScope<'a> {
     /// and stack slots in `Tracked::poll`'s frame, which every nested level pays.
     #[inline]
     fn enter(record: &'a Arc<TaskRecord>) -> Self {
-        let started_ns = match config::poll_timing_every() {
+        let started_raw = match config::poll_timing_every() {
             0 => 0,
-            1 => clock::now_ns().max(1),
-            every if poll_sample::time_this_poll(every) => clock::now_ns().max(1),
+            1 => clock::raw(),
+            every if poll_sample::time_this_poll(every) => clock::raw(),
             _ => 0,
         };
         PollScope {
@@ -249,25 +250,29 @@ impl<'a> PollScope<'a> {
             // `complete`) on this thread before `poll` returns, after every scope its
             // inner future opened.
             entered: unsafe { thread::enter_raw(record, false) },
-            started_ns,
+            started_raw,
         }
     }
 
     /// Ends the scope (flushing the batch first, so the poll is counted once its
-    /// traffic is in the record) and counts the poll. Returns when the poll ended, if
-    /// polls are timed (0 if not).
+    /// traffic is in the record) and counts the poll. Returns the clock's raw reading
+    /// when the poll ended, if this poll was timed (0 if not).
     #[inline]
     fn close(&self) -> u64 {
         // SAFETY: `close` runs once per scope (from `exit`, which forgets the guard, or
         // from its drop), on the polling thread, with what `enter` got.
         unsafe { thread::exit_raw(self.record, self.entered, false) };
-        let (ns, ended) = match self.started_ns {
+        let (ns, ended) = match self.started_raw {
             0 => (0, 0),
             started => {
-                let ended = clock::now_ns();
+                let ended = clock::raw();
+                let ns = clock::raw_delta_ns(started, ended);
                 // A sampled poll stands for `every` polls (see `time_this_poll`).
-                let weight = u64::from(config::poll_timing_every().max(1));
-                (ended.saturating_sub(started).saturating_mul(weight), ended)
+                let ns = match config::poll_timing_every() {
+                    0 | 1 => ns,
+                    every => ns.saturating_mul(u64::from(every)),
+                };
+                (ns, ended)
             }
         };
         self.record.add_poll(ns);
@@ -278,7 +283,7 @@ impl<'a> PollScope<'a> {
     #[inline]
     fn into_parts(self) -> (&'a Arc<TaskRecord>, thread::Entered, u64) {
         let this = std::mem::ManuallyDrop::new(self);
-        (this.record, this.entered, this.started_ns)
+        (this.record, this.entered, this.started_raw)
     }
 
     /// The poll returned; see [`PollScope::close`] for what it returns.
@@ -314,8 +319,8 @@ impl<F: Future> Future for Tracked<F> {
             .expect("`Tracked` polled after it completed");
         let output = inner.poll(cx);
         if output.is_ready() {
-            let (record, entered, started_ns) = scope.into_parts();
-            complete(this.inner, record, entered, started_ns);
+            let (record, entered, started_raw) = scope.into_parts();
+            complete(this.inner, record, entered, started_raw);
         } else {
             let _ = scope.exit();
         }
@@ -336,19 +341,19 @@ fn complete<F>(
     mut inner: Pin<&mut Option<F>>,
     record: &Arc<TaskRecord>,
     entered: thread::Entered,
-    started_ns: u64,
+    started_raw: u64,
 ) {
     let scope = PollScope {
         record,
         entered,
-        started_ns,
+        started_raw,
     };
     // A `Drop` of the future that unwinds here drops `scope`: the task ends as panicked.
     inner.set(None);
     match scope.exit() {
         0 => store::finish(record, Outcome::Completed),
         // The poll's end is the task's end: one clock read fewer.
-        ended => store::finish_at(record, Outcome::Completed, ended),
+        ended => store::finish_at(record, Outcome::Completed, clock::raw_to_ns(ended)),
     }
 }
 
