@@ -144,7 +144,7 @@ const PARKING_LOT_THREADS: usize = 32;
 
 /// Grows `parking_lot`'s process-wide table of parked threads (tokio's mutexes are
 /// `parking_lot`'s here, through feature unification) to room for
-/// [`PARKING_LOT_THREADS`] threads at once, outside any task. The table grows, and is
+/// 32 threads at once (`PARKING_LOT_THREADS`), outside any task. The table grows, and is
 /// never freed, when a thread first parks while more threads than a third of its buckets
 /// know it: a tokio worker that first waits for the blocking pool's lock inside a task
 /// grows it there (seen: 1,056 B past 5 threads, 2,080 B past 10, in
