@@ -165,6 +165,11 @@ fn a_spawned_child_that_grows_stops_its_tree_and_its_handle_says_why() {
         );
         let r: Result<(), Error> = child.await;
         *seen.lock().unwrap() = Some(r.unwrap_err());
+        // Only the budget ends the root. The child usually trips it between two polls of
+        // the root, which is then stopped at its next one without seeing the child's
+        // result; when the child trips it while a poll of the root is running (after that
+        // poll's check: seen under valgrind, 2 runs in 8), the root sees the result first.
+        std::future::pending::<()>().await;
     });
     let root = budgeted.id();
     let over = rt.block_on(budgeted).unwrap_err();
@@ -172,8 +177,13 @@ fn a_spawned_child_that_grows_stops_its_tree_and_its_handle_says_why() {
     assert_ne!(over.found_by, root, "the child found its tree over budget");
     assert!(over.overshoot_bytes() <= 512 * KIB, "{over}");
     drop(rt);
-    // The root was stopped before it saw its child's error…
-    assert!(child_error.lock().unwrap().is_none());
+    // The root was stopped before it saw its child's error, or saw that it was the budget.
+    if let Some(seen) = child_error.lock().unwrap().take() {
+        assert!(
+            matches!(&seen, Error::OverBudget { task, .. } if *task == over.found_by),
+            "{seen}"
+        );
+    }
     let snap = memscope::snapshot();
     assert_eq!(snap.task(root).unwrap().outcome, Outcome::Cancelled);
     assert_eq!(
