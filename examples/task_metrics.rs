@@ -179,7 +179,7 @@ fn check_memory(m: &TaskPerformanceMetrics, profiles: &[&TaskMemoryProfile], kno
 fn check_figures(walls: Walls) {
     println!("检查 (checks):");
     let snapshot = get_memory_snapshot();
-    // Profiles come sorted by id, which is creation order.
+    // Profiles come sorted by id: creation order, as every task here is made on one thread.
     let of_type = |t: TaskType| -> Vec<&TaskMemoryProfile> {
         snapshot
             .task_profiles()

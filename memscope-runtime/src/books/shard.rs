@@ -188,11 +188,14 @@ impl Shard {
     /// `ScopeHandle` still holds it (either can open a scope and allocate after the task's
     /// end, and a scope still open has a batch its cell does not show yet), and no
     /// descendant's record (whose fold adds to it). The `Tracked`'s reference is uncounted
-    /// (`hook::record_ref`) and says when it lets go. Once the shard holds the only `Arc`
-    /// and the `Tracked` let go, no new reference can appear (a new `Arc` is cloned from
-    /// one of those), so the check cannot race.
+    /// (`hook::record_ref`) and says when it lets go. The flag is read first: while the
+    /// `Tracked` lives it may give out new counted `Arc`s (`scope_handle`, a child's parent
+    /// link), each before it lets go, so once the flag reads false (acquire) the count read
+    /// after it includes them all; read the other way round, a clone and a let-go between
+    /// the two reads would fold a record a `ScopeHandle` still holds. Once the shard holds
+    /// the only `Arc` and the `Tracked` let go, no new reference can appear.
     fn retire(&mut self, rec: Arc<TaskRecord>, max_groups: usize, now_ns: u64) {
-        if Arc::strong_count(&rec) == 1 && !rec.held_by_tracked() {
+        if !rec.held_by_tracked() && Arc::strong_count(&rec) == 1 {
             // Acquire: pairs with the release decrement of the last other holder and the
             // release in `TaskRecord::let_go`, so the batches they flushed before letting
             // go are seen by the fold's reading.

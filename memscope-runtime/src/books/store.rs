@@ -2,7 +2,8 @@
 //!
 //! The books are split into [`SHARDS`] shards, each behind its own lock, so that worker
 //! threads starting and finishing tasks at once rarely wait for each other: a task goes to
-//! the shard its id picks (consecutive ids, consecutive shards) and stays there. A shard's
+//! the shard its id picks ([`shard_of`]: consecutive ids, consecutive shards, each block of
+//! a thread's ids starting one shard on from the last block's) and stays there. A shard's
 //! lock is taken when a task starts, when it finishes and for a snapshot or a timeline
 //! sample; never by the allocator hook. Everything allocated under it is charged to the
 //! tracker's own bucket.
@@ -53,8 +54,13 @@ const fn shard(index: usize) -> CachePadded<Mutex<Shard>> {
 
 /// The shard holding a task's books: consecutive ids, consecutive shards, so the load
 /// spreads evenly and each shard's retention holds its share of the most recent tasks.
+/// Each block of [`ID_BLOCK`] ids (see [`next_id`]) starts one shard further than the
+/// block before: a thread that uses only the first ids of its blocks (a thread per job, a
+/// chain of tasks each created on another worker) still spreads over every shard, where
+/// the id alone would put all its tasks in one (blocks start at `1 + 64 k`).
 fn shard_of(id: TaskId) -> usize {
-    (id.as_u64() % SHARDS as u64) as usize
+    let id = id.as_u64();
+    (id.wrapping_add(id / ID_BLOCK) % SHARDS as u64) as usize
 }
 
 /// Locks one shard; a panic elsewhere while holding it does not poison it for us (every
@@ -146,7 +152,9 @@ pub(crate) fn register(
         created_ns,
     });
     // The running table owns the record; the `Tracked` gets an uncounted reference.
-    let task = RecordRef::new(&rec);
+    // SAFETY: `rec` was just made, no other `RecordRef` refers to it, and the books keep
+    // its `Arc` (running table, retention, lingering) until it is let go (`Shard::retire`).
+    let task = unsafe { RecordRef::new(&rec) };
     shard.insert_active(rec);
     drop(shard);
     // Relaxed: statistics, each exact on its own. The peak is read first: it rarely
@@ -242,9 +250,15 @@ pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
     let mut shard = lock(shard_of(rec.id));
-    // The running table's `Arc` moves to the retention (a clone only if it was not there).
-    let held = shard.remove_active(rec).unwrap_or_else(|| Arc::clone(rec));
+    // Before the record leaves the running table: from `remove_active` to `retain`, the
+    // books' `Arc` (the only counted one the `Tracked` relies on) is in this frame only.
     shard.note_in_windows(rec, now_ns);
+    // The running table's `Arc` moves to the retention. Every record `register` made is
+    // there until its one finish, so it is always found.
+    let Some(held) = shard.remove_active(rec) else {
+        debug_assert!(false, "a finishing task not among the running ones");
+        return;
+    };
     shard.retain(held, retention, max_groups, now_ns);
 }
 
@@ -273,6 +287,19 @@ mod tests {
         // The 100 bytes have no block: "free" them, so no cell of this binary's books
         // keeps them.
         b.cell.charge_foreign_free(100);
+    }
+
+    #[test]
+    fn ids_spread_over_every_shard_within_a_block_and_across_blocks() {
+        let within: std::collections::BTreeSet<_> = (1..=SHARDS as u64)
+            .map(|i| shard_of(TaskId::from_u64(i)))
+            .collect();
+        assert_eq!(within.len(), SHARDS, "consecutive ids, consecutive shards");
+        // A thread that uses only the first id of each block it takes.
+        let firsts: std::collections::BTreeSet<_> = (0..SHARDS as u64)
+            .map(|k| shard_of(TaskId::from_u64(1 + k * ID_BLOCK)))
+            .collect();
+        assert_eq!(firsts.len(), SHARDS, "blocks start on different shards");
     }
 
     #[test]

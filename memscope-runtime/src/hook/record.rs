@@ -289,11 +289,12 @@ impl TaskRecord {
     }
 
     /// Whether the task's `Tracked` still refers to the record (see `hook::record_ref`).
-    /// Relaxed: a caller that then folds the record orders it with an acquire fence,
-    /// which pairs with the release in [`TaskRecord::let_go`].
+    /// Acquire: pairs with the release in [`TaskRecord::let_go`], so a caller that reads
+    /// false then sees every count the `Tracked`'s reference gave out (a `scope_handle`, a
+    /// child's parent link), all made before it let go.
     #[inline]
     pub(crate) fn held_by_tracked(&self) -> bool {
-        self.tracked.load(Relaxed)
+        self.tracked.load(Acquire)
     }
 
     /// The task's `Tracked` is done with the record (its `RecordRef` is dropped).

@@ -22,17 +22,22 @@ pub(crate) struct RecordRef {
 }
 
 impl RecordRef {
-    /// The reference of the `Tracked` of `record`'s task, a record the books just made and
-    /// hold, that no other `RecordRef` refers to.
-    pub(crate) fn new(record: &Arc<TaskRecord>) -> Self {
+    /// The reference of the `Tracked` of `record`'s task.
+    ///
+    /// # Safety
+    /// `record` is a record the books just made and hold, that no other `RecordRef`
+    /// refers to, and the books keep an `Arc` of it until this reference is dropped (they
+    /// drop theirs only once `held_by_tracked` reads false: `Shard::retire`).
+    pub(crate) unsafe fn new(record: &Arc<TaskRecord>) -> Self {
         debug_assert!(record.held_by_tracked());
         let raw = Arc::as_ptr(record);
         RecordRef {
             // SAFETY: `raw` comes from `Arc::as_ptr`, as `from_raw` needs. The `Arc` made
             // from it is never dropped (`ManuallyDrop`), so it takes no count and gives none
             // back; the record it points at stays allocated until this reference lets go:
-            // the books keep their `Arc` while `held_by_tracked` is true (`Shard::retire`),
-            // and it is true from the record's creation until `drop` below, the last use.
+            // the books keep their `Arc` while `held_by_tracked` is true (the caller's
+            // contract), and it is true from the record's creation until `drop` below, the
+            // last use.
             record: ManuallyDrop::new(unsafe { Arc::from_raw(raw) }),
         }
     }

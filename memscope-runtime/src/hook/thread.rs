@@ -42,8 +42,7 @@ pub(crate) struct ThreadState {
     pub(crate) polls_to_next_timed: Cell<u32>,
     /// State of the generator that draws those gaps (xorshift64*; 0 until seeded).
     pub(crate) poll_rng: Cell<u64>,
-    /// Task ids this thread took for its new tasks and has not used yet: the next one and
-    /// the end of the block (`books::store::next_id`).
+    /// The next of the task ids this thread took, and the end of its block (`store::next_id`).
     pub(crate) task_ids: Cell<(u64, u64)>,
 }
 
@@ -172,9 +171,10 @@ pub(crate) fn current_record_arc() -> Option<Arc<TaskRecord>> {
         let current = s.current.get();
         (!current.is_null()).then(|| {
             // SAFETY: a non-null slot holds `Arc::as_ptr` of the `Arc` that `enter_raw`
-            // was given, or of one a scope interrupted and restored; by `enter_raw`'s
-            // contract that `Arc` is alive until its scope exits, after this call, so its
-            // count is above zero and one more reference may be made from the pointer.
+            // was given (or one a scope interrupted and restored), alive until its scope
+            // exits, after this call, by `enter_raw`'s contract. Its count is above zero (a
+            // `Tracked`'s uncounted one stands beside the books' `Arc`, `hook::record_ref`),
+            // so one more reference may be made from the pointer.
             unsafe {
                 Arc::increment_strong_count(current);
                 Arc::from_raw(current)

@@ -5,8 +5,8 @@
 //! (`descendant_alloc`), and of those, the ones whose memory outlives them (detached
 //! cells, linked to their parent's cell). Live memory of a detached cell goes to the
 //! nearest ancestor still held, found by walking cell links; everything then adds up
-//! from the leaves, children having larger ids than their parents (a task is created
-//! while its parent runs, so its id is drawn later).
+//! from the leaves, children having larger ids than their parents (`store::next_id`
+//! gives a task an id above its parent's).
 
 use crate::base::counters::HeapCounters;
 use crate::view::task::TaskMemoryProfile;
