@@ -318,18 +318,17 @@ impl Shard {
     }
 }
 
-/// The record of an `Arc` that is the only one of it: a retired record (`retire` saw a
-/// strong count of 1 and its `Tracked` let go, then an acquire fence) or a spare (only the shard, under its lock,
-/// holds spares). `Arc::get_mut` would check again with a compare-and-swap on the weak
+/// The record of an `Arc` that is the only one of it: a retired record (`retire` saw its
+/// `Tracked` let go and a strong count of 1, then an acquire fence) or a spare (only the
+/// shard, under its lock, holds spares). `Arc::get_mut` would check again with a compare-and-swap on the weak
 /// count, twice per task (keeping a spare, reusing it); nothing ever makes a `Weak` of a
 /// record, so the strong count alone says it is unique, once its `Tracked` let go.
 fn unique(rec: &mut Arc<TaskRecord>) -> &mut TaskRecord {
     debug_assert_eq!(Arc::strong_count(rec), 1);
     debug_assert!(!rec.held_by_tracked());
     // SAFETY: `rec` is the only `Arc` of its record, no `Weak` exists and its `Tracked`'s
-    // uncounted reference is gone (see above), so no
-    // other reference to the record exists, nor can one be made while `rec` is borrowed
-    // mutably; the pointer is the `Arc`'s own, valid for writes (what the unstable
+    // uncounted reference is gone (see above), so no other reference to the record
+    // exists, nor can one be made while `rec` is borrowed mutably; the pointer is the `Arc`'s own, valid for writes (what the unstable
     // `Arc::get_mut_unchecked` returns).
     unsafe { &mut *Arc::as_ptr(rec).cast_mut() }
 }

@@ -34,8 +34,7 @@ fn epoch() -> &'static Epoch {
 /// Nanoseconds elapsed since the epoch (0 if the counter reads behind it).
 #[inline]
 pub(crate) fn now_ns() -> u64 {
-    let e = epoch();
-    e.clock.delta_as_nanos(e.start, e.clock.raw())
+    raw_to_ns(epoch().clock.raw())
 }
 
 /// The clock's raw reading now (the time-stamp counter, or the OS clock where `quanta`

@@ -2,8 +2,9 @@
 //! allocates through the global allocator or panics — and the other code that talks to
 //! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
 //! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
-//! record, `record_ref`'s uncounted `Arc`, `signals`, `exit`), plus the two calls of `thread::enter_raw`/`exit_raw`, whose
-//! contract is in their docs, by `track::tracked`'s poll guard.
+//! record, `record_ref`'s uncounted `Arc`, `signals`, `exit`), plus the two calls of
+//! `thread::enter_raw`/`exit_raw`, whose contract is in their docs, by `track::tracked`'s
+//! poll guard.
 //!
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
 //!   allocator and keeps an owner word with each block;

@@ -321,7 +321,7 @@ impl TaskRecord {
         // are ordered by `&mut`, so two ends never race. Relaxed: an earlier end is ordered
         // before this call as those are (on one thread, or through the executor's own
         // synchronization when the `Tracked` moved between threads).
-        let won = Outcome::from_u8(self.outcome.load(Relaxed)) == Outcome::Running;
+        let won = !self.has_ended();
         if won {
             // Release: pairs with the acquire load in `read` (a finished task's counters
             // are final).

@@ -58,9 +58,3 @@ impl Drop for RecordRef {
         self.record.let_go();
     }
 }
-
-impl std::fmt::Debug for RecordRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("RecordRef").field(&self.record.id).finish()
-    }
-}
