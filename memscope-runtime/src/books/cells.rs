@@ -157,8 +157,9 @@ mod tests {
         let a = cells.take(None);
         let b = cells.take(Some(a));
         b.add_net(100, 1);
-        cells.retire(a, 0); // a child links to it: kept
-        cells.retire(b, 0); // owns memory: kept
+        // A child's record holds its parent's, so the child is folded first.
+        cells.retire(b, 0); // owns memory: kept, and counted by its parent
+        cells.retire(a, 0); // a detached child links to it: kept
         assert_eq!(cells.detached().count(), 2);
         b.charge_foreign_free(100);
         cells.sweep(); // b goes, and with it a's last child

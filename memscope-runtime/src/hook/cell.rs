@@ -14,11 +14,15 @@
 //!   handed to another thread before its allocation's batch landed makes them dip below
 //!   zero for that instant (readers clamp).
 //! - `parent` and `state`: set under the lock of the shard that holds the cell.
-//! - `children`: cells whose `parent` is this one; counted up when a child registers and
-//!   down when a child's cell is released, by any shard, so atomically.
+//! - `children`: detached cells whose `parent` is this one; counted up when a child's
+//!   cell is detached (its task folded while its memory outlives it) and down when that
+//!   cell is released, by any shard, so atomically. A child whose record is still held
+//!   needs no count: its record holds its parent's record (`Arc`), which holds this cell,
+//!   until the child is folded; most cells end free, never detached, and their tasks pay
+//!   no locked instruction on the parent's cell.
 //!
 //! A cell is released (back to its shard's free list) only when no record holds it, no
-//! block points at it (`live_count` is zero) and no child cell links to it. A free that
+//! block points at it (`live_count` is zero) and no detached child cell links to it. A free that
 //! empties a detached cell counts it in its shard's [`emptied`] counter, so the shard
 //! sweeps (reuses such cells) before it allocates new ones.
 
@@ -147,40 +151,50 @@ impl OwnerCell {
     }
 
     /// Takes a free cell for a new task whose parent's cell is `parent` (null for none).
-    /// Called under the lock of the shard that owns the cell.
+    /// Called under the lock of the shard that owns the cell. The parent's cell does not
+    /// count this child until it is detached (see the module docs).
     pub(crate) fn attach(&self, parent: Option<&OwnerCell>) {
         debug_assert_eq!(self.state(), FREE);
         self.live_bytes.store(0, Relaxed);
         self.live_count.store(0, Relaxed);
         self.children.store(0, Relaxed);
-        let parent = parent.map_or(ptr::null_mut(), |p| {
-            p.children.fetch_add(1, Relaxed);
-            ptr::from_ref(p).cast_mut()
-        });
+        let parent = parent.map_or(ptr::null_mut(), |p| ptr::from_ref(p).cast_mut());
         self.parent.store(parent, Relaxed);
         self.state.store(ATTACHED, Relaxed);
     }
 
-    /// The task's record is gone: the cell now stands for it in group `group` (at most
-    /// [`MAX_GROUP_INDEX`]) of shard `shard`.
+    /// The task's record is being folded: the cell now stands for it in group `group`
+    /// (at most [`MAX_GROUP_INDEX`]) of shard `shard`, and its parent's cell counts it.
+    /// Called while the record still holds its parent's record (so the parent's cell is
+    /// not released meanwhile).
     pub(crate) fn detach(&self, shard: usize, group: u32) {
+        debug_assert_eq!(self.state(), ATTACHED);
+        let parent = self.parent.load(Relaxed);
+        if !parent.is_null() {
+            // SAFETY: the parent's cell is held by the parent's record, alive while this
+            // task's record holds it (the caller's contract); cells live in chunks that are
+            // never freed.
+            unsafe { &*parent }.children.fetch_add(1, Relaxed);
+        }
         let shard = (shard % SHARDS) as u32;
         self.state
             .store(shard << SHARD_SHIFT | group.min(MAX_GROUP_INDEX), Relaxed);
     }
 
     /// Puts the cell on a free list whose head was `next`; returns its parent, whose
-    /// child count this drops. Called by the owning shard, once the cell owns nothing.
+    /// child count this drops if the cell was detached. Called by the owning shard, once
+    /// the cell owns nothing.
     pub(crate) fn release(&self, next: *mut OwnerCell) -> *const OwnerCell {
         // A load and a store, not a swap: only the owning shard, under its lock, writes a
         // cell's link (here and in `attach`); readers only load it.
         let parent = self.parent.load(Relaxed);
+        let counted = self.is_detached();
         self.parent.store(next, Relaxed);
         self.state.store(FREE, Relaxed);
-        if !parent.is_null() {
-            // SAFETY: a parent cell is not released while a child links to it (its
-            // `children` count is above zero until the `fetch_sub` below), and cells live
-            // in chunks that are never freed.
+        if counted && !parent.is_null() {
+            // SAFETY: a parent cell is not released while a detached child links to it
+            // (its `children` count is above zero until the `fetch_sub` below), and cells
+            // live in chunks that are never freed.
             unsafe { &*parent }.children.fetch_sub(1, Release);
         }
         parent
@@ -215,13 +229,19 @@ mod tests {
     }
 
     #[test]
-    fn children_keep_count() {
+    fn detached_children_keep_count() {
         let (p, c) = (OwnerCell::new(), OwnerCell::new());
         p.attach(None);
         c.attach(Some(&p));
+        assert!(!p.has_children(), "a held child is not counted");
+        c.detach(0, 3);
         assert!(p.has_children());
         assert_eq!(c.release(ptr::null_mut()), ptr::from_ref(&p));
         assert!(!p.has_children());
         assert_eq!(c.state(), FREE);
+        // A child released straight from its record, never detached, leaves the count.
+        c.attach(Some(&p));
+        c.release(ptr::null_mut());
+        assert!(!p.has_children());
     }
 }
