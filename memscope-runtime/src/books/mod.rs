@@ -5,6 +5,7 @@
 //! - [`store`]: registering and finishing tasks, the shards and their locks;
 //! - [`shard`]: one shard's tables: running tasks, retention, lingering records, folds;
 //! - [`aggregate`]: [`GroupProfile`](aggregate::GroupProfile), what a set of tasks adds up to;
+//!   [`folded_group`]: the integer sums a shard folds finished tasks into;
 //! - [`windows`]: the tasks alive inside a monitoring window;
 //! - [`sampler`]: live bytes over time;
 //! - [`sites`]: what the sampled allocations add up to per task group and call stack,
@@ -15,6 +16,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod budgets;
 pub(crate) mod cells;
+pub(crate) mod folded_group;
 pub mod sampler;
 pub(crate) mod shard;
 pub(crate) mod site_collector;

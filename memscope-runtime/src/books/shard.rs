@@ -12,6 +12,7 @@ use crate::base::name::TaskName;
 use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::books::cells::Cells;
+use crate::books::folded_group::FoldedGroup;
 use crate::hook::cell::OwnerCell;
 use crate::hook::record::{NewTask, Reading, TaskRecord};
 use std::collections::{BTreeMap, VecDeque};
@@ -52,7 +53,7 @@ pub(crate) struct Shard {
     /// Aggregates of tasks whose records were dropped, with the memory their cells still
     /// hold counted as freed; at most `max_groups` names, the rest in one [`OTHER_NAMES`]
     /// group per type. A detached cell names its group by index here.
-    folded: Vec<GroupProfile>,
+    folded: Vec<FoldedGroup>,
     group_index: BTreeMap<GroupKey, u32>,
     /// The groups last folded into by `&'static str` name, by the name's address: most
     /// folds find their group here without comparing names.
@@ -94,6 +95,7 @@ impl Shard {
     }
 
     /// The record of a new task: a spare one if there is, else a new allocation.
+    #[inline]
     pub(crate) fn new_record(&mut self, task: NewTask) -> Arc<TaskRecord> {
         match self.spare.pop() {
             Some(mut rec) => {
@@ -116,6 +118,7 @@ impl Shard {
             .chain(self.lingering.iter())
     }
 
+    #[inline]
     pub(crate) fn insert_active(&mut self, rec: Arc<TaskRecord>) {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
@@ -132,6 +135,7 @@ impl Shard {
 
     /// Takes a finished task out of the running ones; the shard's `Arc` of it (which the
     /// caller moves on to the retention: no count changes hands).
+    #[inline]
     pub(crate) fn remove_active(&mut self, rec: &TaskRecord) -> Option<Arc<TaskRecord>> {
         let slot = rec.slot.load(Relaxed) as usize;
         let entry = self.active.get_mut(slot)?;
@@ -166,6 +170,7 @@ impl Shard {
     }
 
     /// Adds a finished task to the retention, pushing the oldest beyond `retention` out.
+    #[inline]
     pub(crate) fn retain(
         &mut self,
         rec: Arc<TaskRecord>,
@@ -271,7 +276,7 @@ impl Shard {
             return i;
         }
         let i = self.folded.len() as u32;
-        self.folded.push(GroupProfile::new(&key.1.to_string(), ty));
+        self.folded.push(FoldedGroup::new(key.1.to_string(), ty));
         self.group_index.insert(key, i);
         i
     }
@@ -283,7 +288,7 @@ impl Shard {
         &self,
         mut each: impl FnMut(&'static OwnerCell, (u64, u64)),
     ) -> Vec<GroupProfile> {
-        let mut groups = self.folded.clone();
+        let mut groups: Vec<GroupProfile> = self.folded.iter().map(FoldedGroup::profile).collect();
         for cell in self.cells.detached() {
             if let Some(g) = groups.get_mut(cell.group()) {
                 let live = cell.live();
@@ -295,7 +300,7 @@ impl Shard {
     }
 
     /// Runs `f` on each detached cell (a folded task's memory) with its group.
-    pub(crate) fn for_each_detached(&self, mut f: impl FnMut(&'static OwnerCell, &GroupProfile)) {
+    pub(crate) fn for_each_detached(&self, mut f: impl FnMut(&'static OwnerCell, &FoldedGroup)) {
         for cell in self.cells.detached() {
             if let Some(g) = self.folded.get(cell.group()) {
                 f(cell, g);
