@@ -5,6 +5,7 @@ use crate::base::config;
 use crate::base::error::Error;
 use crate::base::task::TaskId;
 use crate::books::store;
+use crate::hook::meter;
 use crate::track::meter_hold::{self, MeterHold};
 use crate::track::tracked::Tracked;
 use pin_project_lite::pin_project;
@@ -93,7 +94,7 @@ where
     let id = tracked.id();
     let scope = tracked.scope_handle();
     let rec = tracked.record();
-    if rec.never_polled() {
+    if rec.never_polled() && meter::any_open() {
         // Built elsewhere, spawned from inside a measured or budgeted tree: it joins it
         // (before tokio's task cell, charged to it below, makes it own memory).
         store::join_tree_of_poller(rec);
