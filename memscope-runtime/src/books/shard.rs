@@ -50,6 +50,8 @@ pub(crate) struct Shard {
     /// Tasks pushed out of `finished` that something still refers to.
     pub lingering: Vec<Arc<TaskRecord>>,
     next_sweep: usize,
+    /// Tasks ended (retained) since the lingering records were last swept.
+    ends_since_sweep: usize,
     /// Aggregates of tasks whose records were dropped, with the memory their cells still
     /// hold counted as freed; at most `max_groups` names, the rest in one [`OTHER_NAMES`]
     /// group per type. A detached cell names its group by index here.
@@ -81,6 +83,7 @@ impl Shard {
             finished: VecDeque::new(),
             lingering: Vec::new(),
             next_sweep: 64,
+            ends_since_sweep: 0,
             folded: Vec::new(),
             group_index: BTreeMap::new(),
             recent_groups: [(TaskType::Unspecified, 0, 0, 0); RECENT],
@@ -150,10 +153,16 @@ impl Shard {
     }
 
     /// Counts a task that finished at `now_ns` in every open monitoring window.
+    #[inline]
     pub(crate) fn note_in_windows(&mut self, rec: &TaskRecord, now_ns: u64) {
-        if self.windows.is_empty() {
-            return;
+        if !self.windows.is_empty() {
+            self.note_in_open_windows(rec, now_ns);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_in_open_windows(&mut self, rec: &TaskRecord, now_ns: u64) {
         let reading = rec.read();
         for window in self.windows.values_mut() {
             add_to_window(window, rec, &reading, now_ns);
@@ -310,16 +319,32 @@ impl Shard {
 
     /// Folds lingering tasks nothing refers to any more, and reuses cells that own
     /// nothing; each amortised O(1) per finish.
+    ///
+    /// The lingering records are swept once they doubled since the last sweep, or once as
+    /// many tasks ended since as there are lingering records (at least 64): either way a
+    /// sweep's cost, O(lingering), is O(1) per task's end, and a record nothing refers to
+    /// any more is folded within that many ends even when no more records linger.
+    #[inline]
     fn sweep_if_due(&mut self, max_groups: usize, now_ns: u64) {
         self.cells.sweep_if_due();
-        if self.lingering.len() < self.next_sweep {
-            return;
+        self.ends_since_sweep += 1;
+        let lingering = self.lingering.len();
+        if lingering != 0
+            && (lingering >= self.next_sweep || self.ends_since_sweep >= lingering.max(64))
+        {
+            self.sweep_lingering(max_groups, now_ns);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sweep_lingering(&mut self, max_groups: usize, now_ns: u64) {
         let lingering = std::mem::take(&mut self.lingering);
         for rec in lingering {
             self.retire(rec, max_groups, now_ns);
         }
         self.next_sweep = (self.lingering.len() * 2).max(64);
+        self.ends_since_sweep = 0;
     }
 }
 

@@ -4,9 +4,12 @@
 //! threads starting and finishing tasks at once rarely wait for each other: a task goes to
 //! the shard its id picks ([`shard_of`]: consecutive ids, consecutive shards, each block of
 //! a thread's ids starting one shard on from the last block's) and stays there. A shard's
-//! lock is taken when a task starts, when it finishes and for a snapshot or a timeline
-//! sample; never by the allocator hook. Everything allocated under it is charged to the
-//! tracker's own bucket.
+//! lock is taken when a task starts, when the thread that started it ends it, and for a
+//! snapshot or a timeline sample; never by the allocator hook. A task ended by another
+//! thread is pushed on its shard's lock-free list of ended tasks, which the next holder of
+//! the shard's lock moves to the retention before anything else ([`lock`]): a worker
+//! ending a spawner's tasks then writes none of its shard tables. Everything allocated
+//! under a lock is charged to the tracker's own bucket.
 //!
 //! The retention of finished tasks is split evenly over the shards: each keeps its most
 //! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
@@ -19,6 +22,7 @@ use crate::books::shard::Shard;
 use crate::books::site_collector;
 use crate::hook::cell_chunk;
 use crate::hook::clock;
+use crate::hook::finished_list::FinishedList;
 use crate::hook::meter;
 use crate::hook::record::{NewTask, TaskRecord};
 use crate::hook::record_ref::RecordRef;
@@ -63,14 +67,70 @@ fn shard_of(id: TaskId) -> usize {
     (id.wrapping_add(id / ID_BLOCK) % SHARDS as u64) as usize
 }
 
+/// Per shard, the tasks that ended since it was last locked (`hook::finished_list`).
+static ENDED: [CachePadded<FinishedList>; SHARDS] =
+    [const { CachePadded::new(FinishedList::new()) }; SHARDS];
+
 /// Locks one shard; a panic elsewhere while holding it does not poison it for us (every
-/// change to a shard leaves it consistent before anything that could panic).
+/// change to a shard leaves it consistent before anything that could panic). The tasks
+/// that ended since the last lock are moved out of the running table first, in the order
+/// they ended, so whoever holds the lock sees the books as of now.
 pub(crate) fn lock(shard: usize) -> MutexGuard<'static, Shard> {
-    crate::base::lock::lock(&SHARD[shard % SHARDS])
+    let index = shard % SHARDS;
+    let mut guard = crate::base::lock::lock(&SHARD[index]);
+    if !ENDED[index].is_empty() {
+        end_pushed(&mut guard, &ENDED[index]);
+    }
+    guard
 }
 
-/// Runs `f` on each shard in turn, each locked only while `f` runs on it.
+/// Moves the tasks pushed on `ended` (each still in `shard`'s running table) to the
+/// retention, in the order they ended ([`end_in`]).
+#[cold]
+#[inline(never)]
+fn end_pushed(shard: &mut Shard, ended: &FinishedList) {
+    let _internal = thread::internal();
+    let limits = limits();
+    // SAFETY: every record pushed on a shard's list is in that shard's running table (it
+    // was when its task ended, and leaves it only in `end_in`, under the shard's lock,
+    // which the caller holds), and the table's `Arc` keeps it allocated.
+    unsafe { ended.drain(|rec| end_in(shard, rec, rec.ended_ns(), limits)) };
+}
+
+/// Moves a task that ended at `ended_ns` out of `shard`'s running table: counted in the
+/// open monitoring windows, then retained (pushing the oldest out); `limits` as [`limits`].
+#[inline(always)]
+fn end_in(shard: &mut Shard, rec: &TaskRecord, ended_ns: u64, limits: (usize, usize)) {
+    let (retention, max_groups) = limits;
+    // Before the record leaves the running table: from `remove_active` to `retain`, the
+    // books' `Arc` (the only counted one the `Tracked` relies on) is in this frame only.
+    shard.note_in_windows(rec, ended_ns);
+    // The running table's `Arc` moves to the retention. Every record `register` made is
+    // there until its one end, so it is always found.
+    let Some(held) = shard.remove_active(rec) else {
+        debug_assert!(false, "an ended task not among the running ones");
+        return;
+    };
+    shard.retain(held, retention, max_groups, ended_ns);
+}
+
+/// The two settings a task's end needs, not all of `Config::current()`: the retention
+/// per shard and the most groups of names.
+fn limits() -> (usize, usize) {
+    let (retention, max_groups) = config::books_limits();
+    (retention.div_ceil(SHARDS), max_groups)
+}
+
+/// Runs `f` on each shard in turn, each locked only while `f` runs on it. The tasks that
+/// ended before the call are moved out of every shard's running table first: a task's
+/// end in one shard may fold it into its parent in another (its allocations then count
+/// in the parent's inclusive figures), which must not happen after `f` read the parent.
 pub(crate) fn for_each_shard(mut f: impl FnMut(&mut Shard)) {
+    for (shard, ended) in ENDED.iter().enumerate() {
+        if !ended.is_empty() {
+            drop(lock(shard));
+        }
+    }
     for shard in 0..SHARDS {
         f(&mut lock(shard));
     }
@@ -239,27 +299,37 @@ pub(crate) fn finish(rec: &Arc<TaskRecord>, outcome: Outcome) {
 }
 
 /// [`finish`] at `now_ns`, a clock reading the caller just took (the end of the last poll).
+///
+/// A task this thread started from the ids it is using now (a nested call, a task that
+/// ran where it was made) ends in its shard's tables at once: they were just in this
+/// core's cache. Any other is pushed on its shard's list of ended tasks, which the shard's
+/// next lock holder moves to the retention (see [`lock`]): no lock here, and none of the
+/// shard's tables touched by this thread, whose core the starting thread would otherwise
+/// take every line of them back from.
 pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
     let Some(now_ns) = rec.finish(outcome, now_ns) else {
         return;
     };
-    let _internal = thread::internal();
-    // The two settings a finish needs, not all of `Config::current()`.
-    let (retention, max_groups) = config::books_limits();
-    let retention = retention.div_ceil(SHARDS);
     // Relaxed: a statistic.
     RUNNING.fetch_sub(1, Relaxed);
-    let mut shard = lock(shard_of(rec.id));
-    // Before the record leaves the running table: from `remove_active` to `retain`, the
-    // books' `Arc` (the only counted one the `Tracked` relies on) is in this frame only.
-    shard.note_in_windows(rec, now_ns);
-    // The running table's `Arc` moves to the retention. Every record `register` made is
-    // there until its one finish, so it is always found.
-    let Some(held) = shard.remove_active(rec) else {
-        debug_assert!(false, "a finishing task not among the running ones");
+    if !started_here(rec.id) {
+        ENDED[shard_of(rec.id)].push(rec);
         return;
-    };
-    shard.retain(held, retention, max_groups, now_ns);
+    }
+    let _internal = thread::internal();
+    let limits = limits();
+    end_in(&mut lock(shard_of(rec.id)), rec, now_ns, limits);
+}
+
+/// Whether this thread took `id` from the block of ids it is using now ([`next_id`]):
+/// it started that task, most likely moments ago.
+fn started_here(id: TaskId) -> bool {
+    let id = id.as_u64();
+    thread::with_state(|s| {
+        let (_, end) = s.task_ids.get();
+        id < end && id.saturating_add(ID_BLOCK) >= end
+    })
+    .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -22,9 +22,9 @@
 //!   no locked instruction on the parent's cell.
 //!
 //! A cell is released (back to its shard's free list) only when no record holds it, no
-//! block points at it (`live_count` is zero) and no detached child cell links to it. A free that
-//! empties a detached cell counts it in its shard's [`emptied`] counter, so the shard
-//! sweeps (reuses such cells) before it allocates new ones.
+//! block points at it (`live_count` is zero) and no detached child cell links to it. A
+//! free that empties a detached cell counts it in its shard's [`emptied`] counter, so the
+//! shard sweeps (reuses such cells) before it allocates new ones.
 
 use crossbeam_utils::CachePadded;
 use std::ptr;

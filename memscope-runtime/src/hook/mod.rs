@@ -2,7 +2,7 @@
 //! allocates through the global allocator or panics — and the other code that talks to
 //! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
 //! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
-//! record, `record_ref`'s uncounted `Arc`, `signals`, `exit`), plus the two calls of
+//! record, `record_ref`'s uncounted `Arc`, `finished_list`'s links, `signals`, `exit`), plus the two calls of
 //! `thread::enter_raw`/`exit_raw`, whose contract is in their docs, by `track::tracked`'s
 //! poll guard.
 //!
@@ -15,6 +15,7 @@
 //!   [`cell_chunk`]: where cells live, and which meter each belongs to;
 //! - [`meter`]: the running figures and limits of a measured or budgeted task tree;
 //! - [`record`]: one task's atomic counters and the rules for reading them;
+//!   [`finished_list`]: the tasks that ended since their shard was last locked;
 //!   [`record_ref`]: the `Tracked`'s uncounted reference to its record;
 //! - [`outside`]: the `untracked` and `tracker` buckets;
 //! - [`clock`]: the tracker's monotonic clock;
@@ -33,6 +34,7 @@ pub(crate) mod charge;
 pub(crate) mod clock;
 pub(crate) mod countdown;
 pub(crate) mod exit;
+pub(crate) mod finished_list;
 pub(crate) mod meter;
 pub(crate) mod outside;
 pub(crate) mod owner_table;

@@ -34,7 +34,7 @@ use crate::base::task::{Outcome, TaskId, TaskType};
 use crate::hook::batch::Batch;
 use crate::hook::cell::OwnerCell;
 use crate::hook::meter;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::Arc;
 
 /// One tracked task's identity and books: with its `Arc` counts, 160 bytes. Held while
@@ -55,8 +55,8 @@ pub(crate) struct TaskRecord {
     parent: Option<Arc<TaskRecord>>,
     /// What this task's blocks point at; cells live in chunks that are never freed.
     pub cell: &'static OwnerCell,
-    /// Size of the tracked future's state, in bytes.
-    pub future_size: u64,
+    /// Size of the tracked future's state, in bytes (at most 4 GiB: no future is larger).
+    pub future_size: u32,
     /// Nanoseconds since the tracker's epoch when the task was created.
     pub created_ns: u64,
     /// Nanoseconds since the tracker's epoch when it finished; 0 while running.
@@ -73,6 +73,8 @@ pub(crate) struct TaskRecord {
     /// Allocations of the descendants whose records were folded away.
     descendant_alloc_bytes: AtomicU64,
     descendant_alloc_count: AtomicU64,
+    /// The next record of its shard's list of ended tasks (`hook::finished_list`).
+    next_ended: AtomicPtr<TaskRecord>,
 }
 
 /// What [`TaskRecord::read`] saw: one task's figures, read consistently.
@@ -138,7 +140,7 @@ impl TaskRecord {
             meter: AtomicU32::new(t.meter),
             parent: t.parent,
             cell: t.cell,
-            future_size: t.future_size as u64,
+            future_size: u32::try_from(t.future_size).unwrap_or(u32::MAX),
             created_ns: t.created_ns,
             ended_ns: AtomicU64::new(0),
             outcome: AtomicU8::new(Outcome::Running.to_u8()),
@@ -150,7 +152,24 @@ impl TaskRecord {
             poll_ns: AtomicU64::new(0),
             descendant_alloc_bytes: AtomicU64::new(0),
             descendant_alloc_count: AtomicU64::new(0),
+            next_ended: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// The link of a shard's list of ended tasks: written and read by the thread pushing
+    /// the record, then by the one draining the list (ordered by the list's head).
+    pub(crate) fn next_ended(&self) -> *mut TaskRecord {
+        self.next_ended.load(Relaxed)
+    }
+
+    /// Sets the link read by [`TaskRecord::next_ended`].
+    pub(crate) fn set_next_ended(&self, next: *mut TaskRecord) {
+        self.next_ended.store(next, Relaxed);
+    }
+
+    /// When the task ended (ns since the epoch); 0 while it runs.
+    pub(crate) fn ended_ns(&self) -> u64 {
+        self.ended_ns.load(Acquire)
     }
 
     /// Lets go of the parent and the name of a folded task's record, kept for reuse.
@@ -198,6 +217,7 @@ impl TaskRecord {
     /// errs high by at most what they freed during the batch. (With two scopes of the task
     /// open at once, a `ScopeHandle::run` beside a poll, each batch's base leaves out the
     /// other's unflushed traffic, so the peak may then read low by that much.)
+    #[inline]
     pub(crate) fn flush(&self, b: &Batch) {
         if b.is_empty() {
             return;

@@ -105,7 +105,7 @@ impl TaskMemoryProfile {
             live_bytes: r.heap.live_bytes(),
             peak_bytes: r.peak_bytes,
             retained_bytes: r.retained_bytes(),
-            future_size_bytes: rec.future_size,
+            future_size_bytes: u64::from(rec.future_size),
             poll_count: r.poll_count,
             poll_duration: Duration::from_nanos(r.poll_ns),
             lifetime: Duration::from_nanos(r.lifetime_ns(now_ns)),
