@@ -113,19 +113,9 @@ impl GroupProfile {
     /// finished task, when it is folded).
     pub(crate) fn add(&mut self, r: &Reading, now_ns: u64) {
         let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
-        add(&mut self.task_count, 1);
-        match r.outcome {
-            Outcome::Completed => add(&mut self.completed_count, 1),
-            Outcome::Panicked => add(&mut self.panicked_count, 1),
-            Outcome::Cancelled => add(&mut self.cancelled_count, 1),
-            Outcome::Running => add(&mut self.running_count, 1),
-        }
-        self.heap += r.heap;
+        self.add_counts(r);
         add(&mut self.live_bytes, r.heap.live_bytes());
         add(&mut self.retained_bytes, r.retained_bytes());
-        self.max_peak_bytes = self.max_peak_bytes.max(r.peak_bytes);
-        add(&mut self.sum_peak_bytes, r.peak_bytes);
-        add(&mut self.poll_count, r.poll_count);
         self.poll_duration = self
             .poll_duration
             .saturating_add(Duration::from_nanos(r.poll_ns));
@@ -139,6 +129,25 @@ impl GroupProfile {
             self.last_completed_at = latest(self.last_completed_at, ended);
         }
         self.add_retaining(r.retained_bytes());
+    }
+
+    /// Adds one task's counts: tasks by outcome, heap counters, peaks and polls (what
+    /// [`GroupProfile::add`] adds but the times and the live and retained figures; a
+    /// shard's folds add the times apart, as integers: `books::folded_group`).
+    #[inline]
+    pub(crate) fn add_counts(&mut self, r: &Reading) {
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        add(&mut self.task_count, 1);
+        match r.outcome {
+            Outcome::Completed => add(&mut self.completed_count, 1),
+            Outcome::Panicked => add(&mut self.panicked_count, 1),
+            Outcome::Cancelled => add(&mut self.cancelled_count, 1),
+            Outcome::Running => add(&mut self.running_count, 1),
+        }
+        self.heap += r.heap;
+        self.max_peak_bytes = self.max_peak_bytes.max(r.peak_bytes);
+        add(&mut self.sum_peak_bytes, r.peak_bytes);
+        add(&mut self.poll_count, r.poll_count);
     }
 
     /// Counts one finished task holding `bytes` (nothing for 0).

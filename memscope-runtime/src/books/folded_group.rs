@@ -7,7 +7,6 @@
 //! nanoseconds; `Duration::from_nanos` divides); these integer sums cost about 80, and
 //! the conversion happens once per group per snapshot instead.
 
-use crate::base::counters::HeapCounters;
 use crate::base::task::{Outcome, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::hook::record::Reading;
@@ -18,17 +17,8 @@ use std::time::Duration;
 /// holds is on its cell, added back by the snapshot), with times in nanoseconds.
 #[derive(Clone, Debug)]
 pub(crate) struct FoldedGroup {
-    pub name: String,
-    pub task_type: TaskType,
-    task_count: u64,
-    completed_count: u64,
-    panicked_count: u64,
-    cancelled_count: u64,
-    running_count: u64,
-    heap: HeapCounters,
-    max_peak_bytes: u64,
-    sum_peak_bytes: u64,
-    poll_count: u64,
+    /// Name, type, counts, heap, peaks and polls; its times stay zero (see below).
+    counts: GroupProfile,
     /// Sums of nanoseconds over any number of tasks: `u128`, which no run can fill.
     poll_ns: u128,
     sum_lifetime_ns: u128,
@@ -38,24 +28,19 @@ pub(crate) struct FoldedGroup {
 
 impl FoldedGroup {
     /// An empty group.
-    pub(crate) fn new(name: String, task_type: TaskType) -> Self {
+    pub(crate) fn new(name: &str, task_type: TaskType) -> Self {
         FoldedGroup {
-            name,
-            task_type,
-            task_count: 0,
-            completed_count: 0,
-            panicked_count: 0,
-            cancelled_count: 0,
-            running_count: 0,
-            heap: HeapCounters::default(),
-            max_peak_bytes: 0,
-            sum_peak_bytes: 0,
-            poll_count: 0,
+            counts: GroupProfile::new(name, task_type),
             poll_ns: 0,
             sum_lifetime_ns: 0,
             first_started_ns: None,
             last_completed_ns: None,
         }
+    }
+
+    /// The tasks' type.
+    pub(crate) fn task_type(&self) -> TaskType {
+        self.counts.task_type
     }
 
     /// Adds one task read at `now_ns`, its live memory counted as freed (`Shard::fold`).
@@ -65,18 +50,7 @@ impl FoldedGroup {
             0,
             "a folded task's memory counts as freed"
         );
-        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
-        add(&mut self.task_count, 1);
-        match r.outcome {
-            Outcome::Completed => add(&mut self.completed_count, 1),
-            Outcome::Panicked => add(&mut self.panicked_count, 1),
-            Outcome::Cancelled => add(&mut self.cancelled_count, 1),
-            Outcome::Running => add(&mut self.running_count, 1),
-        }
-        self.heap += r.heap;
-        self.max_peak_bytes = self.max_peak_bytes.max(r.peak_bytes);
-        add(&mut self.sum_peak_bytes, r.peak_bytes);
-        add(&mut self.poll_count, r.poll_count);
+        self.counts.add_counts(r);
         self.poll_ns += u128::from(r.poll_ns);
         self.sum_lifetime_ns += u128::from(r.lifetime_ns(now_ns));
         self.first_started_ns = Some(
@@ -91,16 +65,7 @@ impl FoldedGroup {
     /// The group's figures as a snapshot shows them (nothing retained yet: the snapshot
     /// adds what the group's detached cells hold).
     pub(crate) fn profile(&self) -> GroupProfile {
-        let mut g = GroupProfile::new(&self.name, self.task_type);
-        g.task_count = self.task_count;
-        g.completed_count = self.completed_count;
-        g.panicked_count = self.panicked_count;
-        g.cancelled_count = self.cancelled_count;
-        g.running_count = self.running_count;
-        g.heap = self.heap;
-        g.max_peak_bytes = self.max_peak_bytes;
-        g.sum_peak_bytes = self.sum_peak_bytes;
-        g.poll_count = self.poll_count;
+        let mut g = self.counts.clone();
         g.poll_duration = duration(self.poll_ns);
         g.sum_lifetime = duration(self.sum_lifetime_ns);
         g.first_started_at = self.first_started_ns.map(Duration::from_nanos);
@@ -121,6 +86,7 @@ fn duration(ns: u128) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::counters::HeapCounters;
 
     fn reading(outcome: Outcome, peak: u64, created_ns: u64, ended_ns: Option<u64>) -> Reading {
         Reading {
@@ -144,7 +110,7 @@ mod tests {
             reading(Outcome::Completed, 10, 90, Some(5_000_000_001)),
             reading(Outcome::Running, 0, 6_000_000_000, None),
         ];
-        let mut folded = FoldedGroup::new("g".into(), TaskType::IoIntensive);
+        let mut folded = FoldedGroup::new("g", TaskType::IoIntensive);
         let mut expected = GroupProfile::new("g", TaskType::IoIntensive);
         for r in &tasks {
             folded.add(r, 7_000_000_000);
@@ -159,7 +125,7 @@ mod tests {
 
     #[test]
     fn sums_beyond_u64_nanoseconds_are_kept() {
-        let mut folded = FoldedGroup::new("long".into(), TaskType::Background);
+        let mut folded = FoldedGroup::new("long", TaskType::Background);
         for _ in 0..4 {
             folded.add(&reading(Outcome::Completed, 0, 0, Some(u64::MAX)), u64::MAX);
         }

@@ -281,7 +281,7 @@ fn read(buf: &mut Vec<(TaskId, TaskType, u64)>) -> (TimelineSample, usize) {
         // its state) costs about an eighth of copying a held task's figures.
         held += books.cells.allocated() / 8;
         books.for_each_detached(|cell, group| {
-            let live = live_by_type.entry(group.task_type).or_insert(0u64);
+            let live = live_by_type.entry(group.task_type()).or_insert(0u64);
             *live = live.saturating_add(cell.live().0);
         });
     });

@@ -285,7 +285,7 @@ impl Shard {
             return i;
         }
         let i = self.folded.len() as u32;
-        self.folded.push(FoldedGroup::new(key.1.to_string(), ty));
+        self.folded.push(FoldedGroup::new(&key.1.to_string(), ty));
         self.group_index.insert(key, i);
         i
     }
