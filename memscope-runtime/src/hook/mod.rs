@@ -1,10 +1,12 @@
 //! The hot path: what runs on every allocation, free and poll — nothing on it locks,
 //! allocates through the global allocator or panics — and the other code that talks to
-//! the operating system. All of memscope's `unsafe` code is in this folder (`allocator`,
+//! the operating system. Most of memscope's `unsafe` code is in this folder (`allocator`,
 //! `owner_table`, `charge`'s dereference of an owner word, `thread`'s of the current
-//! record, `record_ref`'s uncounted `Arc`, `finished_list`'s links, `signals`, `exit`), plus the two calls of
-//! `thread::enter_raw`/`exit_raw`, whose contract is in their docs, by `track::tracked`'s
-//! poll guard.
+//! record, `record_ref`'s uncounted `Arc`, `finished_list`'s links, `signals`, `exit`);
+//! outside it are calls of its `unsafe` functions, each with its contract in their docs
+//! (`thread::enter_raw`/`exit_raw` by `track::tracked`'s poll guard, `RecordRef::new` and
+//! `FinishedList::drain` by `books::store`), and the reads of what the hook packed into
+//! sampled blocks and records (`books::sites`, `view::scan`, `books::shard`'s `unique`).
 //!
 //! - [`allocator`]: `TrackingAllocator`, the `GlobalAlloc` that forwards to the inner
 //!   allocator and keeps an owner word with each block;
