@@ -243,15 +243,23 @@ pub(crate) fn open_meter(rec: &TaskRecord, limit: Option<u64>, soft_limit: Optio
     new
 }
 
-/// The first poll of a task (or its spawn), inside a measured or budgeted tree that it
-/// is not in yet (a `Tracked` built before `measure(…)` was called around it, or built in
-/// an enclosing tree): it joins that tree, as do the tasks it creates; a task that opened a meter of
-/// its own (a `measure`, a `with_budget`) puts that meter inside the tree's. Only a task
-/// that owns no memory yet joins (one that does keeps its tree, where its blocks were
-/// counted), and only a tree inside the one it is in (a task of another tree stays there).
+/// Called before each poll of a task (and at its spawn): the first one, inside a measured
+/// or budgeted tree that it is not in yet (a `Tracked` built before `measure(…)` was
+/// called around it, or built in an enclosing tree), makes it join that tree, as do the
+/// tasks it creates; a task that opened a meter of its own (a `measure`, a `with_budget`)
+/// puts that meter inside the tree's. Only a task that owns no memory yet joins (one that
+/// does keeps its tree, where its blocks were counted), and only a tree inside the one it
+/// is in (a task of another tree stays there). Two loads when no meter is open at all.
+#[inline]
+pub(crate) fn join_tree_of_poller(rec: &TaskRecord) {
+    if rec.never_polled() && meter::any_open() {
+        join_enclosing_tree(rec);
+    }
+}
+
 #[cold]
 #[inline(never)]
-pub(crate) fn join_tree_of_poller(rec: &TaskRecord) {
+fn join_enclosing_tree(rec: &TaskRecord) {
     let enclosing = thread::with_state(|s| s.current_record().map(|r| r.meter()))
         .flatten()
         .unwrap_or(0);

@@ -5,7 +5,6 @@ use crate::base::config;
 use crate::base::error::Error;
 use crate::base::task::TaskId;
 use crate::books::store;
-use crate::hook::meter;
 use crate::track::meter_hold::{self, MeterHold};
 use crate::track::tracked::Tracked;
 use pin_project_lite::pin_project;
@@ -94,11 +93,9 @@ where
     let id = tracked.id();
     let scope = tracked.scope_handle();
     let rec = tracked.record();
-    if rec.never_polled() && meter::any_open() {
-        // Built elsewhere, spawned from inside a measured or budgeted tree: it joins it
-        // (before tokio's task cell, charged to it below, makes it own memory).
-        store::join_tree_of_poller(rec);
-    }
+    // Built elsewhere, spawned from inside a measured or budgeted tree: it joins it
+    // (before tokio's task cell, charged to it below, makes it own memory).
+    store::join_tree_of_poller(rec);
     let own =
         config::type_budget(rec.task_type).map(|limit| MeterHold::open(rec, Some(limit), None));
     let guarded = Guarded {

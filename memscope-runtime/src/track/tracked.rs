@@ -7,7 +7,7 @@ use crate::books::store;
 use crate::hook::record::TaskRecord;
 use crate::hook::record_ref::RecordRef;
 use crate::hook::thread;
-use crate::hook::{clock, meter, poll_sample};
+use crate::hook::{clock, poll_sample};
 use crate::track::meter_hold;
 use pin_project_lite::pin_project;
 use std::borrow::Cow;
@@ -308,10 +308,7 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
         let record: &Arc<TaskRecord> = this.record;
-        // Only inside a measured or budgeted tree can there be one to join.
-        if record.never_polled() && meter::any_open() {
-            store::join_tree_of_poller(record);
-        }
+        store::join_tree_of_poller(record);
         let scope = PollScope::enter(record);
         let inner = this
             .inner
