@@ -23,4 +23,5 @@ pub(crate) mod site_collector;
 pub(crate) mod sites;
 pub(crate) mod store;
 pub(crate) mod symbols;
+pub(crate) mod task_ids;
 pub(crate) mod windows;

@@ -13,6 +13,7 @@ use crate::base::task::{TaskId, TaskType};
 use crate::books::aggregate::GroupProfile;
 use crate::books::cells::Cells;
 use crate::books::folded_group::FoldedGroup;
+use crate::books::task_ids::ID_BLOCK;
 use crate::hook::cell::OwnerCell;
 use crate::hook::record::{NewTask, Reading, TaskRecord};
 use std::collections::{BTreeMap, VecDeque};
@@ -27,8 +28,12 @@ type GroupKey = (TaskType, TaskName);
 /// Groups remembered by name address (see `Shard::recent_groups`).
 const RECENT: usize = 4;
 /// Records of folded tasks kept for reuse per shard: a task's start and end then cost no
-/// allocation in the steady state.
-const SPARE_RECORDS: usize = 32;
+/// allocation in the steady state. Two blocks of ids' worth: a spawner starts a block's
+/// tasks in one shard in a row (`books::task_ids`) while their ends, and so the folds
+/// that free records, come to each shard in bursts of their own; with fewer, a shard
+/// allocates records while another frees them (with 32, the tokio benchmark's spawner did
+/// so under glibc's arena lock, which the workers' frees contend for: BENCHMARKS.md).
+const SPARE_RECORDS: usize = 2 * ID_BLOCK as usize;
 
 /// Per task type, the tasks a monitoring window has seen.
 pub(crate) type Window = BTreeMap<TaskType, GroupProfile>;

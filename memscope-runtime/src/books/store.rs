@@ -2,24 +2,26 @@
 //!
 //! The books are split into [`SHARDS`] shards, each behind its own lock, so that worker
 //! threads starting and finishing tasks at once rarely wait for each other: a task goes to
-//! the shard its id picks ([`shard_of`]: consecutive ids, consecutive shards, each block of
-//! a thread's ids starting one shard on from the last block's) and stays there. A shard's
-//! lock is taken when a task starts, when the thread that started it ends it, and for a
-//! snapshot or a timeline sample; never by the allocator hook. A task ended by another
-//! thread is pushed on its shard's lock-free list of ended tasks, which the next holder of
-//! the shard's lock moves to the retention before anything else ([`lock`]): a worker
-//! ending a spawner's tasks then writes none of its shard tables. Everything allocated
-//! under a lock is charged to the tracker's own bucket.
+//! the shard of its id's block ([`shard_of`]: a thread's block of ids in one shard,
+//! consecutive blocks in consecutive shards) and stays there. A shard's lock is taken when
+//! a task starts, when the thread that started it ends it, and for a snapshot or a
+//! timeline sample; never by the allocator hook. A task ended by another thread is pushed
+//! on its shard's lock-free list of ended tasks, which the next holder of the shard's lock
+//! moves to the retention before anything else ([`lock`]; a start does so once every
+//! [`DRAIN_EVERY`] starts there): a worker ending a spawner's tasks then writes none of
+//! its shard tables. Everything allocated under a lock is charged to the tracker's own
+//! bucket.
 //!
 //! The retention of finished tasks is split evenly over the shards: each keeps its most
 //! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
-//! recently finished tasks.
+//! recently finished tasks (a thread's tasks fill the shards a block at a time, in turn).
 
 use crate::base::config;
 use crate::base::name::TaskName;
-use crate::base::task::{Outcome, TaskId, TaskType};
+use crate::base::task::{Outcome, TaskType};
 use crate::books::shard::Shard;
 use crate::books::site_collector;
+use crate::books::task_ids::{next_id, shard_of, started_here};
 use crate::hook::cell_chunk;
 use crate::hook::clock;
 use crate::hook::finished_list::FinishedList;
@@ -31,14 +33,12 @@ use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Number of independently locked parts of the books.
-pub(crate) const SHARDS: usize = crate::hook::cell::SHARDS;
+pub(crate) use crate::books::task_ids::SHARDS;
 
-/// The counters every start and finish writes, each on a cache line of its own: next to
-/// them, the settings and the clock's epoch that every poll reads (which the linker puts
-/// where it likes) would be invalidated on every other core at each task's start and end.
-static NEXT_ID: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(1));
-/// Tasks running now, and the most running at once (over all shards).
+/// Tasks running now, and the most running at once (over all shards). Each on a cache
+/// line of its own, as every start and finish writes them: next to them, the settings and
+/// the clock's epoch that every poll reads (which the linker puts where it likes) would be
+/// invalidated on every other core at each task's start and end.
 static RUNNING: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
 static PEAK_RUNNING: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
 static SHARD: [CachePadded<Mutex<Shard>>; SHARDS] = [
@@ -56,17 +56,6 @@ const fn shard(index: usize) -> CachePadded<Mutex<Shard>> {
     CachePadded::new(Mutex::new(Shard::new(index)))
 }
 
-/// The shard holding a task's books: consecutive ids, consecutive shards, so the load
-/// spreads evenly and each shard's retention holds its share of the most recent tasks.
-/// Each block of [`ID_BLOCK`] ids (see [`next_id`]) starts one shard further than the
-/// block before: a thread that uses only the first ids of its blocks (a thread per job, a
-/// chain of tasks each created on another worker) still spreads over every shard, where
-/// the id alone would put all its tasks in one (blocks start at `1 + 64 k`).
-fn shard_of(id: TaskId) -> usize {
-    let id = id.as_u64();
-    (id.wrapping_add(id / ID_BLOCK) % SHARDS as u64) as usize
-}
-
 /// Per shard, the tasks that ended since it was last locked (`hook::finished_list`).
 static ENDED: [CachePadded<FinishedList>; SHARDS] =
     [const { CachePadded::new(FinishedList::new()) }; SHARDS];
@@ -79,6 +68,23 @@ pub(crate) fn lock(shard: usize) -> MutexGuard<'static, Shard> {
     let index = shard % SHARDS;
     let mut guard = crate::base::lock::lock(&SHARD[index]);
     if !ENDED[index].is_empty() {
+        end_pushed(&mut guard, &ENDED[index]);
+    }
+    guard
+}
+
+/// A task's start moves the shard's pushed ends to the retention once every this many
+/// starts there, not at each: the list's head is a line the ending workers write, so a
+/// spawner reading it at every start would take it back from their core every time. Until
+/// then they stay in the running table, finished (any other lock of the shard moves them;
+/// a snapshot sees the books as of its call).
+const DRAIN_EVERY: u64 = 16;
+
+/// Locks shard `index` for a task's start: [`lock`], but the pushed ends are moved only
+/// at every [`DRAIN_EVERY`]th start there.
+fn lock_to_start(index: usize) -> MutexGuard<'static, Shard> {
+    let mut guard = crate::base::lock::lock(&SHARD[index]);
+    if guard.started % DRAIN_EVERY == 0 && !ENDED[index].is_empty() {
         end_pushed(&mut guard, &ENDED[index]);
     }
     guard
@@ -142,33 +148,6 @@ pub(crate) fn peak_running() -> u64 {
     PEAK_RUNNING.load(Relaxed)
 }
 
-/// Ids a thread takes at a time for the tasks it creates: a whole number of rounds of the
-/// shards, so one thread's tasks still spread evenly over them.
-const ID_BLOCK: u64 = 8 * SHARDS as u64;
-
-/// A new task's id: unique, increasing among the tasks one thread creates, and larger than
-/// its parent's (`parent`, 0 for none: reports add children into parents from the largest
-/// id down). Each thread takes its ids [`ID_BLOCK`] at a time, so a task's start writes
-/// the shared counter's cache line once per block rather than once per task (ids are not
-/// in creation order across threads; a thread ending leaves at most a block's rest
-/// unused). A parent whose id is not below the block's rest (created on another thread
-/// since the block was taken) makes the thread take a new block: ids the counter hands
-/// out later are above every id it handed out before, the parent's included.
-fn next_id(parent: u64) -> TaskId {
-    let from_block = thread::with_state(|s| {
-        let (mut next, mut end) = s.task_ids.get();
-        if next >= end || next <= parent {
-            // Relaxed: only uniqueness matters.
-            next = NEXT_ID.fetch_add(ID_BLOCK, Relaxed);
-            end = next + ID_BLOCK;
-        }
-        s.task_ids.set((next + 1, end));
-        next
-    });
-    // During thread teardown, without the thread's state: one id of its own.
-    TaskId::from_u64(from_block.unwrap_or_else(|| NEXT_ID.fetch_add(1, Relaxed)))
-}
-
 /// Creates the record of a new task, child of the task running on this thread. Without
 /// a `task_type`, the task takes its parent's (unspecified without a parent).
 pub(crate) fn register(
@@ -195,7 +174,7 @@ pub(crate) fn register(
         meter::retain(meter);
         meter::add_task(meter);
     }
-    let mut shard = lock(shard_of(id));
+    let mut shard = lock_to_start(shard_of(id));
     let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
     if meter != 0 {
         // A cell from the free list belongs to no meter (`Cells::push_free`).
@@ -329,17 +308,6 @@ pub(crate) fn finish_at(rec: &Arc<TaskRecord>, outcome: Outcome, now_ns: u64) {
     end_in(&mut lock(shard_of(rec.id)), rec, now_ns, limits);
 }
 
-/// Whether this thread took `id` from the block of ids it is using now ([`next_id`]):
-/// it started that task, most likely moments ago.
-fn started_here(id: TaskId) -> bool {
-    let id = id.as_u64();
-    thread::with_state(|s| {
-        let (_, end) = s.task_ids.get();
-        id < end && id.saturating_add(ID_BLOCK) >= end
-    })
-    .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,37 +333,5 @@ mod tests {
         // The 100 bytes have no block: "free" them, so no cell of this binary's books
         // keeps them.
         b.cell.charge_foreign_free(100);
-    }
-
-    #[test]
-    fn ids_spread_over_every_shard_within_a_block_and_across_blocks() {
-        let within: std::collections::BTreeSet<_> = (1..=SHARDS as u64)
-            .map(|i| shard_of(TaskId::from_u64(i)))
-            .collect();
-        assert_eq!(within.len(), SHARDS, "consecutive ids, consecutive shards");
-        // A thread that uses only the first id of each block it takes.
-        let firsts: std::collections::BTreeSet<_> = (0..SHARDS as u64)
-            .map(|k| shard_of(TaskId::from_u64(1 + k * ID_BLOCK)))
-            .collect();
-        assert_eq!(firsts.len(), SHARDS, "blocks start on different shards");
-    }
-
-    #[test]
-    fn a_task_id_is_above_its_parents_whatever_thread_made_the_parent() {
-        let first = next_id(0);
-        // Another thread takes a block after this one's and makes a parent there.
-        let parent = std::thread::spawn(|| next_id(0)).join().unwrap();
-        assert!(parent > first);
-        let child = next_id(parent.as_u64());
-        assert!(
-            child > parent,
-            "{child:?} is not above its parent {parent:?}"
-        );
-        let sibling = next_id(0);
-        assert_eq!(
-            sibling.as_u64(),
-            child.as_u64() + 1,
-            "the block taken for the child serves the thread's next tasks"
-        );
     }
 }
