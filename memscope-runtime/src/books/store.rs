@@ -7,10 +7,9 @@
 //! a task starts, when the thread that started it ends it, and for a snapshot or a
 //! timeline sample; never by the allocator hook. A task ended by another thread is pushed
 //! on its shard's lock-free list of ended tasks, which the next holder of the shard's lock
-//! moves to the retention before anything else ([`lock`]; a start does so once every
-//! [`DRAIN_EVERY`] starts there): a worker ending a spawner's tasks then writes none of
-//! its shard tables. Everything allocated under a lock is charged to the tracker's own
-//! bucket.
+//! moves to the retention before anything else ([`lock`]): a worker ending a spawner's
+//! tasks then writes none of its shard tables. Everything allocated under a lock is
+//! charged to the tracker's own bucket.
 //!
 //! The retention of finished tasks is split evenly over the shards: each keeps its most
 //! recent `ceil(retention / SHARDS)`, so together they hold about the `retention` most
@@ -68,23 +67,6 @@ pub(crate) fn lock(shard: usize) -> MutexGuard<'static, Shard> {
     let index = shard % SHARDS;
     let mut guard = crate::base::lock::lock(&SHARD[index]);
     if !ENDED[index].is_empty() {
-        end_pushed(&mut guard, &ENDED[index]);
-    }
-    guard
-}
-
-/// A task's start moves the shard's pushed ends to the retention once every this many
-/// starts there, not at each: the list's head is a line the ending workers write, so a
-/// spawner reading it at every start would take it back from their core every time. Until
-/// then they stay in the running table, finished (any other lock of the shard moves them;
-/// a snapshot sees the books as of its call).
-const DRAIN_EVERY: u64 = 16;
-
-/// Locks shard `index` for a task's start: [`lock`], but the pushed ends are moved only
-/// at every [`DRAIN_EVERY`]th start there.
-fn lock_to_start(index: usize) -> MutexGuard<'static, Shard> {
-    let mut guard = crate::base::lock::lock(&SHARD[index]);
-    if guard.started % DRAIN_EVERY == 0 && !ENDED[index].is_empty() {
         end_pushed(&mut guard, &ENDED[index]);
     }
     guard
@@ -174,7 +156,7 @@ pub(crate) fn register(
         meter::retain(meter);
         meter::add_task(meter);
     }
-    let mut shard = lock_to_start(shard_of(id));
+    let mut shard = lock(shard_of(id));
     let cell = shard.cells.take(parent.as_ref().map(|p| p.cell));
     if meter != 0 {
         // A cell from the free list belongs to no meter (`Cells::push_free`).
