@@ -154,8 +154,10 @@ impl Config {
     /// aggregate of their `(name, task type)` and into their ancestors' inclusive
     /// figures; one that still holds memory keeps only a 32-byte owner cell, which counts
     /// that memory exactly (in its group's `retained_bytes`) until it is freed. The books
-    /// are split into 8 shards by task id, each keeping its most recent `ceil(tasks / 8)`,
-    /// so together they hold about the `tasks` most recently finished.
+    /// are split into 8 shards by task id (each thread's ids 64 at a time, a block to a
+    /// shard, in turn), each keeping its most recent `ceil(tasks / 8)`, so together they
+    /// hold about the `tasks` most recently finished; a shard a thread used last for only
+    /// a few tasks also keeps some older ones.
     pub fn with_retention(mut self, tasks: usize) -> Self {
         self.retention = tasks;
         self
